@@ -1,0 +1,38 @@
+package subscriber
+
+import "log/slog"
+
+// appendAttrs appends attrs to dst the way every layer expects them: LogValuers
+// resolved, groups flattened to dotted keys ("http" {method} becomes "http.method"),
+// empty attributes dropped, as slog's handler rules say.
+func appendAttrs(dst []slog.Attr, attrs []slog.Attr) []slog.Attr {
+	for _, a := range attrs {
+		dst = appendAttr(dst, "", a)
+	}
+	return dst
+}
+
+func appendAttr(dst []slog.Attr, prefix string, a slog.Attr) []slog.Attr {
+	a.Value = a.Value.Resolve()
+	if a.Value.Kind() == slog.KindGroup {
+		group := a.Value.Group()
+		if len(group) == 0 {
+			return dst
+		}
+		p := prefix
+		if a.Key != "" {
+			p = prefix + a.Key + "."
+		}
+		for _, g := range group {
+			dst = appendAttr(dst, p, g)
+		}
+		return dst
+	}
+	if a.Key == "" && a.Value.Any() == nil {
+		return dst // the empty Attr
+	}
+	if prefix != "" {
+		a.Key = prefix + a.Key
+	}
+	return append(dst, a)
+}

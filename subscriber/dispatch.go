@@ -1,0 +1,271 @@
+package subscriber
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"weak"
+
+	"github.com/strata-go/strata/registry"
+)
+
+// MaxLayers is the most layers one Dispatch composes: each span keeps its per-layer
+// filter verdicts in one 64-bit word.
+const MaxLayers = 64
+
+// Dispatch is a composed subscriber: a registry and a flat list of layers, built once
+// (usually in main) and then read without locks. Install it as the default with
+// [SetDefault], or use it directly through [Dispatch.Tracer].
+type Dispatch struct {
+	reg       *registry.Registry
+	layers    []layerEntry
+	minLevel  atomic.Int64 // most verbose level any layer may enable; LevelOff after Shutdown
+	baseMin   Level
+	wantPC    bool
+	props     []Propagator
+	hasEvent  bool
+	hasRecord bool
+	closed    atomic.Bool
+	events    sync.Pool
+}
+
+type layerEntry struct {
+	layer   Layer
+	filter  Filter  // per-layer filter from WithFilter, or nil
+	enabler Enabler // the layer's own Enabled, or nil
+	bit     uint64
+
+	newSpan NewSpanHook
+	record  RecordHook
+	follows FollowsFromHook
+	event   EventHook
+	enter   EnterHook
+	exit    ExitHook
+	close   CloseHook
+}
+
+func (l *layerEntry) enabled(m *Metadata, s Scope) bool {
+	if l.filter != nil && !l.filter.Enabled(m, s) {
+		return false
+	}
+	return l.enabler == nil || l.enabler.Enabled(m, s)
+}
+
+func (l *layerEntry) levelHint() Level {
+	h := LevelTrace
+	if l.filter != nil {
+		h = levelHint(l.filter)
+	}
+	if l.enabler != nil {
+		h = max(h, levelHint(l.enabler))
+	}
+	return h
+}
+
+func (l *layerEntry) targetHint(target string) Level {
+	h := LevelTrace
+	if l.filter != nil {
+		h = targetHint(l.filter, target)
+	}
+	if l.enabler != nil {
+		h = max(h, targetHint(l.enabler, target))
+	}
+	return h
+}
+
+// New composes layers into a Dispatch. Layers run in the order given for every hook
+// (put storage first: the layers after it read what it stored). It fails when a value
+// is nil, implements no hook or capability, or when there are more than [MaxLayers].
+func New(layers ...Layer) (*Dispatch, error) {
+	if len(layers) > MaxLayers {
+		return nil, fmt.Errorf("subscriber: %d layers given; at most %d can be composed", len(layers), MaxLayers)
+	}
+	d := &Dispatch{reg: registry.New()}
+	d.events.New = func() any { return new(Event) }
+	for i, l := range layers {
+		e := layerEntry{bit: 1 << uint(i)}
+		if f, ok := l.(*filtered); ok {
+			e.filter = f.filter
+			l = f.layer
+		}
+		if l == nil {
+			return nil, fmt.Errorf("subscriber: layer %d is nil", i)
+		}
+		e.layer = l
+		e.newSpan, _ = l.(NewSpanHook)
+		e.record, _ = l.(RecordHook)
+		e.follows, _ = l.(FollowsFromHook)
+		e.event, _ = l.(EventHook)
+		e.enter, _ = l.(EnterHook)
+		e.exit, _ = l.(ExitHook)
+		e.close, _ = l.(CloseHook)
+		e.enabler, _ = l.(Enabler)
+		p, isProp := l.(Propagator)
+		_, isFlush := l.(Flusher)
+		_, isShut := l.(Shutdowner)
+		if e.newSpan == nil && e.record == nil && e.follows == nil && e.event == nil &&
+			e.enter == nil && e.exit == nil && e.close == nil && !isProp && !isFlush && !isShut {
+			return nil, fmt.Errorf("subscriber: layer %d (%T) implements no hook (OnNewSpan, OnEvent, OnClose, ...); "+
+				"check that you passed the layer itself and that its methods have the documented signatures", i, l)
+		}
+		if isProp {
+			d.props = append(d.props, p)
+		}
+		if w, ok := l.(LocationWanter); ok && w.WantsLocation() {
+			d.wantPC = true
+		}
+		d.hasEvent = d.hasEvent || e.event != nil
+		d.hasRecord = d.hasRecord || e.record != nil
+		d.layers = append(d.layers, e)
+	}
+	d.recomputeLevel()
+	trackDispatch(d)
+	return d, nil
+}
+
+// MustNew is like New but panics on error. Use it in main, where a composition error is
+// a programming mistake.
+func MustNew(layers ...Layer) *Dispatch {
+	d, err := New(layers...)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+func (d *Dispatch) recomputeLevel() {
+	lvl := LevelOff
+	for i := range d.layers {
+		lvl = min(lvl, d.layers[i].levelHint())
+	}
+	d.baseMin = lvl
+	if d.closed.Load() {
+		lvl = LevelOff
+	}
+	d.minLevel.Store(int64(lvl))
+}
+
+// targetLevel is the most verbose level any layer may enable for target.
+func (d *Dispatch) targetLevel(target string) Level {
+	lvl := LevelOff
+	for i := range d.layers {
+		lvl = min(lvl, d.layers[i].targetHint(target))
+	}
+	return lvl
+}
+
+// Registry returns the dispatch's span registry (for leak checks: Registry().Live()).
+func (d *Dispatch) Registry() *registry.Registry { return d.reg }
+
+// Layers returns the composed layers, without their filters, in order.
+func (d *Dispatch) Layers() []Layer {
+	out := make([]Layer, len(d.layers))
+	for i := range d.layers {
+		out[i] = d.layers[i].layer
+	}
+	return out
+}
+
+// Flush asks every layer that buffers ([Flusher]) to deliver what it holds, within ctx.
+func (d *Dispatch) Flush(ctx context.Context) error {
+	var errs []error
+	for i := range d.layers {
+		if f, ok := d.layers[i].layer.(Flusher); ok {
+			if err := f.Flush(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("flush %T: %w", d.layers[i].layer, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Shutdown stops the dispatch: new spans and events are disabled, then every layer that
+// owns resources ([Shutdowner]) flushes and stops, in order, within ctx. Layers that only
+// buffer are flushed. Calling Shutdown again returns nil and does nothing.
+func (d *Dispatch) Shutdown(ctx context.Context) error {
+	if d.closed.Swap(true) {
+		return nil
+	}
+	d.minLevel.Store(int64(LevelOff))
+	var errs []error
+	for i := range d.layers {
+		l := d.layers[i].layer
+		var err error
+		switch s := l.(type) {
+		case Shutdowner:
+			err = s.Shutdown(ctx)
+		case Flusher:
+			err = s.Flush(ctx)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("shutdown %T: %w", l, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// noop is the default before SetDefault: it enables nothing.
+var noop = func() *Dispatch {
+	d := &Dispatch{reg: registry.New()}
+	d.events.New = func() any { return new(Event) }
+	d.minLevel.Store(int64(LevelOff))
+	d.baseMin = LevelOff
+	return d
+}()
+
+var defaultDispatch atomic.Pointer[Dispatch]
+
+func init() { defaultDispatch.Store(noop) }
+
+// SetDefault installs d as the process-wide default, used by the package-level functions
+// and by tracers made with [NewTracer]. It returns a function that restores the previous
+// default (handy in tests). SetDefault(nil) installs the no-op dispatch.
+func SetDefault(d *Dispatch) (restore func()) {
+	if d == nil {
+		d = noop
+	}
+	prev := defaultDispatch.Swap(d)
+	return func() { defaultDispatch.Store(prev) }
+}
+
+// Default returns the current default dispatch (a no-op one when none was set).
+func Default() *Dispatch { return defaultDispatch.Load() }
+
+// Shutdown shuts the default dispatch down; see [Dispatch.Shutdown].
+func Shutdown(ctx context.Context) error { return Default().Shutdown(ctx) }
+
+// interestEpoch changes whenever cached filter answers may be stale.
+var interestEpoch atomic.Uint64
+
+var (
+	dispatchesMu sync.Mutex
+	dispatches   []weak.Pointer[Dispatch]
+)
+
+func trackDispatch(d *Dispatch) {
+	dispatchesMu.Lock()
+	defer dispatchesMu.Unlock()
+	live := dispatches[:0]
+	for _, w := range dispatches {
+		if w.Value() != nil {
+			live = append(live, w)
+		}
+	}
+	dispatches = append(live, weak.Make(d))
+}
+
+// RebuildInterest tells every dispatch and tracer that filter answers may have changed:
+// level hints are recomputed and per-target caches dropped. Reloadable filters call it
+// after a change; filters whose hints never change never need it.
+func RebuildInterest() {
+	dispatchesMu.Lock()
+	defer dispatchesMu.Unlock()
+	for _, w := range dispatches {
+		if d := w.Value(); d != nil {
+			d.recomputeLevel()
+		}
+	}
+	interestEpoch.Add(1)
+}
