@@ -144,7 +144,7 @@ func (d *Dispatch) recomputeLevel() {
 	if d.closed.Load() {
 		lvl = LevelOff
 	}
-	d.minLevel.Store(int64(lvl))
+	d.setMinLevel(lvl)
 }
 
 // targetLevel is the most verbose level any layer may enable for target.
@@ -188,7 +188,9 @@ func (d *Dispatch) Shutdown(ctx context.Context) error {
 	if d.closed.Swap(true) {
 		return nil
 	}
-	d.minLevel.Store(int64(LevelOff))
+	dispatchesMu.Lock()
+	d.setMinLevel(LevelOff)
+	dispatchesMu.Unlock()
 	var errs []error
 	for i := range d.layers {
 		l := d.layers[i].layer
@@ -215,9 +217,17 @@ var noop = func() *Dispatch {
 	return d
 }()
 
-var defaultDispatch atomic.Pointer[Dispatch]
+var (
+	defaultDispatch atomic.Pointer[Dispatch]
+	// defaultFloor mirrors the default dispatch's minLevel, so that a tracer following
+	// the default checks its level with one load instead of two.
+	defaultFloor atomic.Int64
+)
 
-func init() { defaultDispatch.Store(noop) }
+func init() {
+	defaultDispatch.Store(noop)
+	defaultFloor.Store(int64(LevelOff))
+}
 
 // SetDefault installs d as the process-wide default, used by the package-level functions
 // and by tracers made with [NewTracer]. It returns a function that restores the previous
@@ -226,8 +236,25 @@ func SetDefault(d *Dispatch) (restore func()) {
 	if d == nil {
 		d = noop
 	}
+	dispatchesMu.Lock()
+	defer dispatchesMu.Unlock()
 	prev := defaultDispatch.Swap(d)
-	return func() { defaultDispatch.Store(prev) }
+	defaultFloor.Store(d.minLevel.Load())
+	return func() {
+		dispatchesMu.Lock()
+		defer dispatchesMu.Unlock()
+		defaultDispatch.Store(prev)
+		defaultFloor.Store(prev.minLevel.Load())
+	}
+}
+
+// setMinLevel changes d's level floor, and the default's mirror of it. Callers hold
+// dispatchesMu, or own d before it can be the default.
+func (d *Dispatch) setMinLevel(l Level) {
+	d.minLevel.Store(int64(l))
+	if defaultDispatch.Load() == d {
+		defaultFloor.Store(int64(l))
+	}
 }
 
 // Default returns the current default dispatch (a no-op one when none was set).

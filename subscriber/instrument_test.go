@@ -94,4 +94,3 @@ func TestGoTurnsAPanicIntoTheTasksError(t *testing.T) {
 		t.Fatalf("Wait() = %v, want an error naming the panic", err)
 	}
 }
-

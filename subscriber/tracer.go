@@ -16,7 +16,8 @@ import (
 // [Dispatch.Tracer] is bound to that dispatch.
 type Tracer struct {
 	target string
-	d      *Dispatch // nil: the default
+	dp     *atomic.Pointer[Dispatch] // &defaultDispatch, or the tracer's own bound pointer
+	floor  *atomic.Int64             // the level floor of *dp: &defaultFloor or &d.minLevel
 	cache  atomic.Pointer[interest]
 }
 
@@ -27,27 +28,30 @@ type interest struct {
 }
 
 // NewTracer returns a tracer for target that uses the default dispatch.
-func NewTracer(target string) *Tracer { return &Tracer{target: target} }
+func NewTracer(target string) *Tracer {
+	return &Tracer{target: target, dp: &defaultDispatch, floor: &defaultFloor}
+}
 
 // Tracer returns a tracer for target bound to d.
-func (d *Dispatch) Tracer(target string) *Tracer { return &Tracer{target: target, d: d} }
+func (d *Dispatch) Tracer(target string) *Tracer {
+	t := &Tracer{target: target, dp: new(atomic.Pointer[Dispatch]), floor: &d.minLevel}
+	t.dp.Store(d)
+	return t
+}
 
 // Target returns the tracer's target.
 func (t *Tracer) Target() string { return t.target }
 
-func (t *Tracer) dispatch() *Dispatch {
-	if t.d != nil {
-		return t.d
-	}
-	return defaultDispatch.Load()
-}
+func (t *Tracer) dispatch() *Dispatch { return t.dp.Load() }
 
 // on is the fast path of every call: the dispatch's level floor, then what the filters
 // said about this target (cached per dispatch and interest epoch).
 func (t *Tracer) on(d *Dispatch, level Level) bool {
-	if level < Level(d.minLevel.Load()) {
-		return false
-	}
+	return int64(level) >= t.floor.Load() && t.cached(d, level)
+}
+
+// cached answers from the per-target cache, rebuilding it when stale.
+func (t *Tracer) cached(d *Dispatch, level Level) bool {
 	if c := t.cache.Load(); c != nil && c.d == d && c.epoch == interestEpoch.Load() {
 		return level >= c.min
 	}
@@ -77,20 +81,34 @@ func (t *Tracer) Enabled(level Level) bool {
 //
 // A disabled span is the zero Span and the returned ctx is ctx itself.
 func (t *Tracer) Start(ctx context.Context, name string, fields ...slog.Attr) (context.Context, Span) {
-	d := t.dispatch()
-	if !t.on(d, LevelInfo) {
-		return ctx, Span{}
+	if t.floor.Load() <= int64(LevelInfo) {
+		return t.start(ctx, LevelInfo, name, fields)
 	}
-	return d.startSpan(ctx, t.meta(d, LevelInfo, KindSpan, name), fields, startOpts{})
+	return ctx, Span{}
 }
 
 // StartLevel is Start at the given level.
 func (t *Tracer) StartLevel(ctx context.Context, level Level, name string, fields ...slog.Attr) (context.Context, Span) {
+	if t.floor.Load() <= int64(level) {
+		return t.start(ctx, level, name, fields)
+	}
+	return ctx, Span{}
+}
+
+// start is the part of Start after the level floor. It must be called directly from the
+// exported method the user called, for the PC to be the user's.
+func (t *Tracer) start(ctx context.Context, level Level, name string, fields []slog.Attr) (context.Context, Span) {
 	d := t.dispatch()
-	if !t.on(d, level) {
+	if !t.cached(d, level) {
 		return ctx, Span{}
 	}
-	return d.startSpan(ctx, t.meta(d, level, KindSpan, name), fields, startOpts{})
+	m := Metadata{Name: name, Target: t.target, Level: level, Kind: KindSpan}
+	if d.wantPC {
+		var pcs [1]uintptr
+		runtime.Callers(3, pcs[:]) // Callers, start, the exported method
+		m.PC = pcs[0]
+	}
+	return d.startSpan(ctx, m, fields, startOpts{})
 }
 
 // meta builds metadata, capturing the caller's PC when a layer wants locations. It must
@@ -107,57 +125,62 @@ func (t *Tracer) meta(d *Dispatch, level Level, kind Kind, name string) Metadata
 
 // Trace logs a TRACE event in the span ctx carries.
 func (t *Tracer) Trace(ctx context.Context, msg string, fields ...slog.Attr) {
-	d := t.dispatch()
-	if !t.on(d, LevelTrace) {
-		return
+	if t.floor.Load() <= int64(LevelTrace) {
+		t.log(ctx, LevelTrace, msg, fields)
 	}
-	d.event(ctx, t.meta(d, LevelTrace, KindEvent, msg), fields)
 }
 
 // Debug logs a DEBUG event in the span ctx carries.
 func (t *Tracer) Debug(ctx context.Context, msg string, fields ...slog.Attr) {
-	d := t.dispatch()
-	if !t.on(d, LevelDebug) {
-		return
+	if t.floor.Load() <= int64(LevelDebug) {
+		t.log(ctx, LevelDebug, msg, fields)
 	}
-	d.event(ctx, t.meta(d, LevelDebug, KindEvent, msg), fields)
 }
 
 // Info logs an INFO event in the span ctx carries.
 func (t *Tracer) Info(ctx context.Context, msg string, fields ...slog.Attr) {
-	d := t.dispatch()
-	if !t.on(d, LevelInfo) {
-		return
+	if t.floor.Load() <= int64(LevelInfo) {
+		t.log(ctx, LevelInfo, msg, fields)
 	}
-	d.event(ctx, t.meta(d, LevelInfo, KindEvent, msg), fields)
 }
 
 // Warn logs a WARN event in the span ctx carries.
 func (t *Tracer) Warn(ctx context.Context, msg string, fields ...slog.Attr) {
-	d := t.dispatch()
-	if !t.on(d, LevelWarn) {
-		return
+	if t.floor.Load() <= int64(LevelWarn) {
+		t.log(ctx, LevelWarn, msg, fields)
 	}
-	d.event(ctx, t.meta(d, LevelWarn, KindEvent, msg), fields)
 }
 
 // Error logs an ERROR event in the span ctx carries. Storage keeps an "error" field of
 // the event on the span, so the span counts as failed.
 func (t *Tracer) Error(ctx context.Context, msg string, fields ...slog.Attr) {
-	d := t.dispatch()
-	if !t.on(d, LevelError) {
-		return
+	if t.floor.Load() <= int64(LevelError) {
+		t.log(ctx, LevelError, msg, fields)
 	}
-	d.event(ctx, t.meta(d, LevelError, KindEvent, msg), fields)
 }
 
 // Log logs an event at any level in the span ctx carries.
 func (t *Tracer) Log(ctx context.Context, level Level, msg string, fields ...slog.Attr) {
+	if int64(level) >= t.floor.Load() {
+		t.log(ctx, level, msg, fields)
+	}
+}
+
+// log is the part of every event method after the dispatch's level floor: the target
+// check, then the event. It must be called directly from the exported method the user
+// called, for the PC to be the user's.
+func (t *Tracer) log(ctx context.Context, level Level, msg string, fields []slog.Attr) {
 	d := t.dispatch()
-	if !t.on(d, level) {
+	if !t.cached(d, level) {
 		return
 	}
-	d.event(ctx, t.meta(d, level, KindEvent, msg), fields)
+	m := Metadata{Name: msg, Target: t.target, Level: level, Kind: KindEvent}
+	if d.wantPC {
+		var pcs [1]uintptr
+		runtime.Callers(3, pcs[:]) // Callers, log, the exported method
+		m.PC = pcs[0]
+	}
+	d.event(ctx, m, fields)
 }
 
 // std is the tracer behind the package-level functions: target "", default dispatch.
@@ -166,45 +189,36 @@ var std = NewTracer("")
 // Start starts an INFO span with the default dispatch and an empty target; see
 // [Tracer.Start]. Prefer a package-level [Tracer] so target directives apply.
 func Start(ctx context.Context, name string, fields ...slog.Attr) (context.Context, Span) {
-	d := std.dispatch()
-	if !std.on(d, LevelInfo) {
-		return ctx, Span{}
+	if std.floor.Load() <= int64(LevelInfo) {
+		return std.start(ctx, LevelInfo, name, fields)
 	}
-	return d.startSpan(ctx, std.meta(d, LevelInfo, KindSpan, name), fields, startOpts{})
+	return ctx, Span{}
 }
 
 // Info logs an INFO event with the default dispatch; see [Tracer.Info].
 func Info(ctx context.Context, msg string, fields ...slog.Attr) {
-	d := std.dispatch()
-	if !std.on(d, LevelInfo) {
-		return
+	if std.floor.Load() <= int64(LevelInfo) {
+		std.log(ctx, LevelInfo, msg, fields)
 	}
-	d.event(ctx, std.meta(d, LevelInfo, KindEvent, msg), fields)
 }
 
 // Warn logs a WARN event with the default dispatch; see [Tracer.Warn].
 func Warn(ctx context.Context, msg string, fields ...slog.Attr) {
-	d := std.dispatch()
-	if !std.on(d, LevelWarn) {
-		return
+	if std.floor.Load() <= int64(LevelWarn) {
+		std.log(ctx, LevelWarn, msg, fields)
 	}
-	d.event(ctx, std.meta(d, LevelWarn, KindEvent, msg), fields)
 }
 
 // Error logs an ERROR event with the default dispatch; see [Tracer.Error].
 func Error(ctx context.Context, msg string, fields ...slog.Attr) {
-	d := std.dispatch()
-	if !std.on(d, LevelError) {
-		return
+	if std.floor.Load() <= int64(LevelError) {
+		std.log(ctx, LevelError, msg, fields)
 	}
-	d.event(ctx, std.meta(d, LevelError, KindEvent, msg), fields)
 }
 
 // Debug logs a DEBUG event with the default dispatch; see [Tracer.Debug].
 func Debug(ctx context.Context, msg string, fields ...slog.Attr) {
-	d := std.dispatch()
-	if !std.on(d, LevelDebug) {
-		return
+	if std.floor.Load() <= int64(LevelDebug) {
+		std.log(ctx, LevelDebug, msg, fields)
 	}
-	d.event(ctx, std.meta(d, LevelDebug, KindEvent, msg), fields)
 }
