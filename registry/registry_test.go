@@ -8,7 +8,7 @@ import (
 )
 
 type payload struct {
-	owner registry.SpanID
+	owner  registry.SpanID
 	resets int
 }
 
