@@ -56,10 +56,10 @@ func (l *layerEntry) enabled(m *Metadata, s Scope) bool {
 func (l *layerEntry) levelHint() Level {
 	h := LevelTrace
 	if l.filter != nil {
-		h = levelHint(l.filter)
+		h = LevelHintOf(l.filter)
 	}
 	if l.enabler != nil {
-		h = max(h, levelHint(l.enabler))
+		h = max(h, LevelHintOf(l.enabler))
 	}
 	return h
 }
@@ -67,10 +67,10 @@ func (l *layerEntry) levelHint() Level {
 func (l *layerEntry) targetHint(target string) Level {
 	h := LevelTrace
 	if l.filter != nil {
-		h = targetHint(l.filter, target)
+		h = TargetHintOf(l.filter, target)
 	}
 	if l.enabler != nil {
-		h = max(h, targetHint(l.enabler, target))
+		h = max(h, TargetHintOf(l.enabler, target))
 	}
 	return h
 }

@@ -148,22 +148,26 @@ func (f andFilter) Enabled(m *Metadata, s Scope) bool {
 	return f.a.Enabled(m, s) && f.b.Enabled(m, s)
 }
 
-func (f andFilter) LevelHint() Level { return max(levelHint(f.a), levelHint(f.b)) }
+func (f andFilter) LevelHint() Level { return max(LevelHintOf(f.a), LevelHintOf(f.b)) }
 
 func (f andFilter) TargetLevelHint(t string) Level {
-	return max(targetHint(f.a, t), targetHint(f.b, t))
+	return max(TargetHintOf(f.a, t), TargetHintOf(f.b, t))
 }
 
-func levelHint(f any) Level {
+// LevelHintOf returns f's [LevelHinter] answer, or LevelTrace (anything may be enabled)
+// when f gives none. Filters that combine others use it.
+func LevelHintOf(f any) Level {
 	if h, ok := f.(LevelHinter); ok {
 		return h.LevelHint()
 	}
 	return LevelTrace
 }
 
-func targetHint(f any, target string) Level {
+// TargetHintOf returns f's [TargetHinter] answer for target, falling back to
+// [LevelHintOf].
+func TargetHintOf(f any, target string) Level {
 	if h, ok := f.(TargetHinter); ok {
 		return h.TargetLevelHint(target)
 	}
-	return levelHint(f)
+	return LevelHintOf(f)
 }
