@@ -26,7 +26,7 @@ type spanState struct {
 	fields  []slog.Attr
 	scratch []slog.Attr
 	err     error
-	failed  bool
+	failed  atomic.Bool  // read lock-free: every metrics close asks
 	end     atomic.Int64 // registry.Nanotime at End; 0 while open
 	// exits is (exits - enters): the span is entered 1-exits times. Starting at zero means
 	// "entered once" with no store at Start.
@@ -43,7 +43,7 @@ var stateSlot = registry.NewSlot(func(s *spanState) {
 	clear(s.scratch)
 	s.scratch = s.scratch[:0]
 	s.err = nil
-	s.failed = false
+	s.failed.Store(false)
 	s.end.Store(0)
 	s.exits.Store(0)
 })
@@ -144,11 +144,7 @@ func (s SpanRef) Err() error {
 }
 
 // Failed reports whether the span ended with an error.
-func (s SpanRef) Failed() bool {
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	return s.st.failed
-}
+func (s SpanRef) Failed() bool { return s.st.failed.Load() }
 
 // Closed reports whether the span has ended.
 func (s SpanRef) Closed() bool { return s.rec != nil && s.rec.Closed() }
@@ -368,7 +364,7 @@ func (s Span) end(err error) {
 		errAttr := [1]slog.Attr{slog.Any("error", err)}
 		st.mu.Lock()
 		st.err = err
-		st.failed = true
+		st.failed.Store(true)
 		st.fields = mergeAttrs(st.fields, errAttr[:])
 		st.mu.Unlock()
 		d.dispatchRecord(ref, errAttr[:])
