@@ -75,4 +75,3 @@ func TestFieldsLevelsAndFailureAreMatched(t *testing.T) {
 		t.Fatal("a WARN event matched an ERROR expectation")
 	}
 }
-
