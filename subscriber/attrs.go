@@ -13,8 +13,12 @@ func appendAttrs(dst []slog.Attr, attrs []slog.Attr) []slog.Attr {
 }
 
 func appendAttr(dst []slog.Attr, prefix string, a slog.Attr) []slog.Attr {
-	a.Value = a.Value.Resolve()
-	if a.Value.Kind() == slog.KindGroup {
+	k := a.Value.Kind()
+	if k == slog.KindLogValuer {
+		a.Value = a.Value.Resolve()
+		k = a.Value.Kind()
+	}
+	if k == slog.KindGroup {
 		group := a.Value.Group()
 		if len(group) == 0 {
 			return dst
@@ -28,7 +32,7 @@ func appendAttr(dst []slog.Attr, prefix string, a slog.Attr) []slog.Attr {
 		}
 		return dst
 	}
-	if a.Key == "" && a.Value.Any() == nil {
+	if a.Key == "" && k == slog.KindAny && a.Value.Any() == nil {
 		return dst // the empty Attr
 	}
 	if prefix != "" {

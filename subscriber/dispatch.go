@@ -19,16 +19,19 @@ const MaxLayers = 64
 // (usually in main) and then read without locks. Install it as the default with
 // [SetDefault], or use it directly through [Dispatch.Tracer].
 type Dispatch struct {
-	reg       *registry.Registry
-	layers    []layerEntry
-	minLevel  atomic.Int64 // most verbose level any layer may enable; LevelOff after Shutdown
-	baseMin   Level
-	wantPC    bool
-	props     []Propagator
-	hasEvent  bool
-	hasRecord bool
-	closed    atomic.Bool
-	events    sync.Pool
+	reg      *registry.Registry
+	layers   []layerEntry
+	minLevel atomic.Int64 // most verbose level any layer may enable; LevelOff after Shutdown
+	baseMin  Level
+	// wantEventPC and wantSpanPC: some layer prints locations ([LocationWanter],
+	// [SpanLocationWanter]), so calls capture their caller's PC.
+	wantEventPC bool
+	wantSpanPC  bool
+	props       []Propagator
+	hasEvent    bool
+	hasRecord   bool
+	closed      atomic.Bool
+	events      sync.Pool
 }
 
 type layerEntry struct {
@@ -114,7 +117,10 @@ func New(layers ...Layer) (*Dispatch, error) {
 			d.props = append(d.props, p)
 		}
 		if w, ok := l.(LocationWanter); ok && w.WantsLocation() {
-			d.wantPC = true
+			d.wantEventPC = true
+		}
+		if w, ok := l.(SpanLocationWanter); ok && w.WantsSpanLocation() {
+			d.wantSpanPC = true
 		}
 		d.hasEvent = d.hasEvent || e.event != nil
 		d.hasRecord = d.hasRecord || e.record != nil

@@ -19,7 +19,7 @@ func (t *Tracer) Do(ctx context.Context, name string, fn func(context.Context) e
 	if !t.on(d, LevelInfo) {
 		return fn(ctx)
 	}
-	ctx, span := d.startSpan(ctx, t.meta(d, LevelInfo, KindSpan, name), fields, startOpts{})
+	ctx, span := d.startSpan(ctx, t.spanMeta(d, LevelInfo, name, 3), fields, startOpts{})
 	ended := false
 	defer func() {
 		if ended {
@@ -64,7 +64,7 @@ func (t *Tracer) Go(ctx context.Context, name string, fn func(context.Context) e
 	d := t.dispatch()
 	var span Span
 	if t.on(d, LevelInfo) {
-		ctx, span = d.startSpan(ctx, t.meta(d, LevelInfo, KindSpan, name), fields, startOpts{root: true, follows: true})
+		ctx, span = d.startSpan(ctx, t.spanMeta(d, LevelInfo, name, 3), fields, startOpts{root: true, follows: true})
 	} else {
 		ctx = context.WithoutCancel(ctx)
 	}

@@ -16,8 +16,8 @@ import (
 //	ExitHook        OnExit(span SpanRef)
 //	CloseHook       OnClose(span SpanRef)
 //
-// and optionally [Enabler] (its own filter), [Propagator], [Flusher], [Shutdowner] and
-// [LocationWanter]. Which hooks a layer has is found once, when [New] composes the layers;
+// and optionally [Enabler] (its own filter), [Propagator], [Flusher], [Shutdowner],
+// [LocationWanter] and [SpanLocationWanter]. Which hooks a layer has is found once, when [New] composes the layers;
 // a hook a layer lacks costs nothing per call.
 //
 // Hooks may run concurrently from many goroutines, also for one span (events from two
@@ -83,11 +83,17 @@ type Shutdowner interface {
 	Shutdown(ctx context.Context) error
 }
 
-// LocationWanter is implemented by layers that print source locations. When any composed
-// layer returns true, events (and spans) capture their caller's program counter in
+// LocationWanter is implemented by layers that print the source location of events.
+// When any composed layer returns true, events capture their caller's program counter in
 // [Metadata].PC; otherwise no time is spent on it.
 type LocationWanter interface {
 	WantsLocation() bool
+}
+
+// SpanLocationWanter is LocationWanter for spans: when a layer returns true, Start
+// captures the caller's PC in the span's [Metadata].PC.
+type SpanLocationWanter interface {
+	WantsSpanLocation() bool
 }
 
 // Scope is what a filter sees besides the metadata: for a span, its parent and its own

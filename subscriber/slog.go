@@ -42,7 +42,7 @@ func (h *SlogHandler) Handle(ctx context.Context, r slog.Record) error {
 		ctx = context.Background()
 	}
 	meta := Metadata{Name: r.Message, Target: h.t.target, Level: Level(r.Level), Kind: KindEvent}
-	if d.wantPC {
+	if d.wantEventPC {
 		meta.PC = r.PC
 	}
 	ev := d.getEvent(ctx, meta)

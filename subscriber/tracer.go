@@ -102,22 +102,17 @@ func (t *Tracer) start(ctx context.Context, level Level, name string, fields []s
 	if !t.cached(d, level) {
 		return ctx, Span{}
 	}
-	m := Metadata{Name: name, Target: t.target, Level: level, Kind: KindSpan}
-	if d.wantPC {
-		var pcs [1]uintptr
-		runtime.Callers(3, pcs[:]) // Callers, start, the exported method
-		m.PC = pcs[0]
-	}
-	return d.startSpan(ctx, m, fields, startOpts{})
+	return d.startSpan(ctx, t.spanMeta(d, level, name, 4), fields, startOpts{})
 }
 
-// meta builds metadata, capturing the caller's PC when a layer wants locations. It must
-// be called directly from the exported method the user called.
-func (t *Tracer) meta(d *Dispatch, level Level, kind Kind, name string) Metadata {
-	m := Metadata{Name: name, Target: t.target, Level: level, Kind: kind}
-	if d.wantPC {
+// spanMeta builds a span's metadata, capturing the PC of the user's call when a layer
+// wants span locations. skip counts frames as runtime.Callers does: 3 when called from
+// the exported method itself (Callers, spanMeta, the method), 4 from one level below.
+func (t *Tracer) spanMeta(d *Dispatch, level Level, name string, skip int) Metadata {
+	m := Metadata{Name: name, Target: t.target, Level: level, Kind: KindSpan}
+	if d.wantSpanPC {
 		var pcs [1]uintptr
-		runtime.Callers(3, pcs[:]) // Callers, meta, the exported method
+		runtime.Callers(skip, pcs[:])
 		m.PC = pcs[0]
 	}
 	return m
@@ -175,7 +170,7 @@ func (t *Tracer) log(ctx context.Context, level Level, msg string, fields []slog
 		return
 	}
 	m := Metadata{Name: msg, Target: t.target, Level: level, Kind: KindEvent}
-	if d.wantPC {
+	if d.wantEventPC {
 		var pcs [1]uintptr
 		runtime.Callers(3, pcs[:]) // Callers, log, the exported method
 		m.PC = pcs[0]
