@@ -1,0 +1,145 @@
+// Command songs is the service of the article Strata grew from, in miniature: an HTTP API
+// that stores songs, asks a (simulated) vendor about each one, and enriches it in the
+// background. One composition in main gives it correlated logfmt logs, contextual fields
+// and Prometheus metrics derived from its spans.
+//
+// By default it starts on a loopback port, sends itself a few requests (one of them
+// failing), prints the derived metrics it would serve on /metrics, and exits:
+//
+//	go run ./examples/songs
+//
+// To keep it running: go run ./examples/songs -serve 127.0.0.1:8080, then
+//
+//	curl -XPOST localhost:8080/songs -d '{"artist":"Nina Simone","title":"Sinnerman"}'
+//	curl localhost:8080/metrics
+//
+// STRATA_LOG sets the log directives, for example STRATA_LOG=info,songs/vendor=debug.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/strata-go/strata/layers/filter"
+	"github.com/strata-go/strata/layers/logfmt"
+	"github.com/strata-go/strata/layers/metrics"
+	"github.com/strata-go/strata/layers/storage"
+	"github.com/strata-go/strata/subscriber"
+)
+
+func main() {
+	serve := flag.String("serve", "", "address to serve on until interrupted (default: run a short demo and exit)")
+	flag.Parse()
+	if err := run(*serve); err != nil {
+		fmt.Fprintln(os.Stderr, "songs:", err)
+		os.Exit(1)
+	}
+}
+
+func run(serveAddr string) error {
+	directives, err := filter.FromEnv()
+	if err != nil {
+		return err
+	}
+	logs := filter.NewReloadable(directives)
+
+	// Log lines go through a bounded queue: a slow terminal never blocks a request.
+	out := logfmt.NewAsyncWriter(os.Stdout)
+	met := metrics.New(metrics.WithProcessMetrics())
+	d, err := subscriber.New(
+		storage.New(), // first: the layers after it read its fields
+		subscriber.WithFilter(logfmt.New(out), logs),
+		met,
+	)
+	if err != nil {
+		return err
+	}
+	subscriber.SetDefault(d)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := d.Shutdown(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "songs: shutdown:", err)
+		}
+		_ = out.Close(ctx)
+	}()
+
+	mux := http.NewServeMux()
+	app := newApp()
+	mux.HandleFunc("POST /songs", app.createSong)
+	mux.Handle("GET /metrics", met.Handler())
+
+	addr := serveAddr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	if serveAddr != "" {
+		fmt.Fprintf(os.Stderr, "songs: serving on http://%s (POST /songs, GET /metrics)\n", ln.Addr())
+		stop, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer cancel()
+		<-stop.Done()
+	} else if err := demo("http://" + ln.Addr().String()); err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		return err
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return app.wait()
+}
+
+// demo sends a few songs, one of which the vendor rejects, then prints the derived
+// metrics as a scraper would see them.
+func demo(base string) error {
+	for _, body := range []string{
+		`{"artist":"Nina Simone","title":"Sinnerman"}`,
+		`{"artist":"Miles Davis","title":"So What"}`,
+		`{"artist":"unknown","title":"Nothing"}`, // the vendor has never heard of it: 502
+	} {
+		resp, err := http.Post(base+"/songs", "application/json", strings.NewReader(body))
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	// The enrichment runs in the background; give it a moment before scraping.
+	time.Sleep(100 * time.Millisecond)
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	fmt.Println("# derived metrics (GET /metrics, song series only):")
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "songs_") && !strings.Contains(line, "_bucket{") {
+			fmt.Println(line)
+		}
+	}
+	return sc.Err()
+}
