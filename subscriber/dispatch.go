@@ -30,6 +30,7 @@ type Dispatch struct {
 	props       []Propagator
 	hasEvent    bool
 	hasRecord   bool
+	hasExit     bool
 	closed      atomic.Bool
 	events      sync.Pool
 }
@@ -124,6 +125,7 @@ func New(layers ...Layer) (*Dispatch, error) {
 		}
 		d.hasEvent = d.hasEvent || e.event != nil
 		d.hasRecord = d.hasRecord || e.record != nil
+		d.hasExit = d.hasExit || e.exit != nil
 		d.layers = append(d.layers, e)
 	}
 	d.recomputeLevel()

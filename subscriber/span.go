@@ -26,11 +26,14 @@ type spanState struct {
 	fields  []slog.Attr
 	scratch []slog.Attr
 	err     error
-	failed  atomic.Bool  // read lock-free: every metrics close asks
-	end     atomic.Int64 // registry.Nanotime at End; 0 while open
+	// failed, end and exits are read and written with sync/atomic functions while the
+	// span is alive, and with plain writes by the reset, when nothing else can reach it
+	// (an atomic store there would cost a locked instruction per field per span).
+	failed uint32 // 1 once the span ended with an error; read lock-free by every metrics close
+	end    int64  // registry.Nanotime at End; 0 while open
 	// exits is (exits - enters): the span is entered 1-exits times. Starting at zero means
 	// "entered once" with no store at Start.
-	exits atomic.Int32
+	exits int32
 }
 
 var stateSlot = registry.NewSlot(func(s *spanState) {
@@ -43,9 +46,9 @@ var stateSlot = registry.NewSlot(func(s *spanState) {
 	clear(s.scratch)
 	s.scratch = s.scratch[:0]
 	s.err = nil
-	s.failed.Store(false)
-	s.end.Store(0)
-	s.exits.Store(0)
+	s.failed = 0
+	s.end = 0
+	s.exits = 0
 })
 
 func stateOf(r *registry.Record) *spanState { return stateSlot.Get(r) }
@@ -120,7 +123,7 @@ func (s SpanRef) Start() time.Time { return s.rec.Start() }
 
 // End returns when the span ended; the zero time while it is open. Inside OnClose it is set.
 func (s SpanRef) End() time.Time {
-	if n := s.st.end.Load(); n != 0 {
+	if n := atomic.LoadInt64(&s.st.end); n != 0 {
 		return registry.Time(n)
 	}
 	return time.Time{}
@@ -129,7 +132,7 @@ func (s SpanRef) End() time.Time {
 // Duration returns how long the span lasted (so far, while it is open): exact, from the
 // monotonic clock.
 func (s SpanRef) Duration() time.Duration {
-	end := s.st.end.Load()
+	end := atomic.LoadInt64(&s.st.end)
 	if end == 0 {
 		end = registry.Nanotime()
 	}
@@ -144,7 +147,7 @@ func (s SpanRef) Err() error {
 }
 
 // Failed reports whether the span ended with an error.
-func (s SpanRef) Failed() bool { return s.st.failed.Load() }
+func (s SpanRef) Failed() bool { return atomic.LoadUint32(&s.st.failed) != 0 }
 
 // Closed reports whether the span has ended.
 func (s SpanRef) Closed() bool { return s.rec != nil && s.rec.Closed() }
@@ -299,7 +302,7 @@ func (s Span) Enter() {
 	if r.Closed() {
 		return
 	}
-	st.exits.Add(-1)
+	atomic.AddInt32(&st.exits, -1)
 	ref := SpanRef{r, st}
 	for i := range st.d.layers {
 		l := &st.d.layers[i]
@@ -318,11 +321,11 @@ func (s Span) Exit() {
 	defer r.Release()
 	st := stateOf(r)
 	for {
-		n := st.exits.Load()
+		n := atomic.LoadInt32(&st.exits)
 		if n >= 1 || r.Closed() {
 			return
 		}
-		if st.exits.CompareAndSwap(n, n+1) {
+		if atomic.CompareAndSwapInt32(&st.exits, n, n+1) {
 			break
 		}
 	}
@@ -340,7 +343,11 @@ func (d *Dispatch) exit(ref SpanRef) {
 
 // End ends the span. It is idempotent and safe from any goroutine: the first call runs
 // the layers' OnExit and OnClose, later calls do nothing.
-func (s Span) End() { s.end(nil) }
+func (s Span) End() {
+	if !s.h.IsZero() { // a disabled span: not even a call
+		s.end(nil)
+	}
+}
 
 // EndErr ends the span with an error: a non-nil err is recorded as the field "error"
 // and marks the span failed (metrics count it as result="error", exporters flag it).
@@ -364,13 +371,13 @@ func (s Span) end(err error) {
 		errAttr := [1]slog.Attr{slog.Any("error", err)}
 		st.mu.Lock()
 		st.err = err
-		st.failed.Store(true)
+		atomic.StoreUint32(&st.failed, 1)
 		st.fields = mergeAttrs(st.fields, errAttr[:])
 		st.mu.Unlock()
 		d.dispatchRecord(ref, errAttr[:])
 	}
-	st.end.Store(max(registry.Nanotime(), 1))
-	if st.exits.Swap(1) < 1 {
+	atomic.StoreInt64(&st.end, max(registry.Nanotime(), 1))
+	if d.hasExit && atomic.SwapInt32(&st.exits, 1) < 1 {
 		d.exit(ref)
 	}
 	for i := range d.layers {

@@ -80,19 +80,19 @@ func (t *Tracer) Enabled(level Level) bool {
 //	defer span.End()
 //
 // A disabled span is the zero Span and the returned ctx is ctx itself.
-func (t *Tracer) Start(ctx context.Context, name string, fields ...slog.Attr) (context.Context, Span) {
+func (t *Tracer) Start(ctx context.Context, name string, fields ...slog.Attr) (_ context.Context, span Span) {
 	if t.floor.Load() <= int64(LevelInfo) {
-		return t.start(ctx, LevelInfo, name, fields)
+		ctx, span = t.start(ctx, LevelInfo, name, fields)
 	}
-	return ctx, Span{}
+	return ctx, span
 }
 
 // StartLevel is Start at the given level.
-func (t *Tracer) StartLevel(ctx context.Context, level Level, name string, fields ...slog.Attr) (context.Context, Span) {
+func (t *Tracer) StartLevel(ctx context.Context, level Level, name string, fields ...slog.Attr) (_ context.Context, span Span) {
 	if t.floor.Load() <= int64(level) {
-		return t.start(ctx, level, name, fields)
+		ctx, span = t.start(ctx, level, name, fields)
 	}
-	return ctx, Span{}
+	return ctx, span
 }
 
 // start is the part of Start after the level floor. It must be called directly from the
@@ -183,11 +183,11 @@ var std = NewTracer("")
 
 // Start starts an INFO span with the default dispatch and an empty target; see
 // [Tracer.Start]. Prefer a package-level [Tracer] so target directives apply.
-func Start(ctx context.Context, name string, fields ...slog.Attr) (context.Context, Span) {
+func Start(ctx context.Context, name string, fields ...slog.Attr) (_ context.Context, span Span) {
 	if std.floor.Load() <= int64(LevelInfo) {
-		return std.start(ctx, LevelInfo, name, fields)
+		ctx, span = std.start(ctx, LevelInfo, name, fields)
 	}
-	return ctx, Span{}
+	return ctx, span
 }
 
 // Info logs an INFO event with the default dispatch; see [Tracer.Info].

@@ -73,6 +73,9 @@ type spanCache struct {
 
 var cacheSlot = registry.NewSlot(func(c *spanCache) {
 	// No hook of the span runs any more: nobody reads cur.
+	if c.cur.Load() == nil {
+		return // the layer never cached this span's fields
+	}
 	if fc := c.cur.Swap(nil); fc != nil {
 		fc.reset()
 		c.spare.Store(fc)
