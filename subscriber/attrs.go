@@ -6,8 +6,13 @@ import "log/slog"
 // resolved, groups flattened to dotted keys ("http" {method} becomes "http.method"),
 // empty attributes dropped, as slog's handler rules say.
 func appendAttrs(dst []slog.Attr, attrs []slog.Attr) []slog.Attr {
-	for _, a := range attrs {
-		dst = appendAttr(dst, "", a)
+	for i := range attrs {
+		switch attrs[i].Value.Kind() {
+		case slog.KindLogValuer, slog.KindGroup, slog.KindAny:
+			dst = appendAttr(dst, "", attrs[i])
+		default: // the common case, a plain keyed value: copied as it is
+			dst = append(dst, attrs[i])
+		}
 	}
 	return dst
 }

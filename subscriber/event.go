@@ -51,7 +51,9 @@ func (d *Dispatch) getEvent(ctx context.Context, meta Metadata) *Event {
 // pool.
 func (d *Dispatch) dispatchEvent(ev *Event) {
 	if ev.Time.IsZero() {
-		ev.Time = time.Now()
+		// The monotonic clock from the registry's anchor: cheaper than time.Now (one
+		// clock read instead of two) and on the same timeline as span starts and ends.
+		ev.Time = registry.Time(registry.Nanotime())
 	}
 	for i := range d.layers {
 		l := &d.layers[i]
