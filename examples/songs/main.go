@@ -64,6 +64,15 @@ func run(serveAddr string) error {
 	if err != nil {
 		return err
 	}
+	// Self-metrics: the log queue's health is scraped with the derived metrics.
+	for name, fn := range map[string]func() float64{
+		"strata_logfmt_lines_written": func() float64 { return float64(out.Written()) },
+		"strata_logfmt_lines_dropped": func() float64 { return float64(out.Dropped()) },
+	} {
+		if err := met.RegisterGauge(name, fn); err != nil {
+			return err
+		}
+	}
 	subscriber.SetDefault(d)
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -133,11 +142,11 @@ func demo(base string) error {
 		return err
 	}
 	defer resp.Body.Close()
-	fmt.Println("# derived metrics (GET /metrics, song series only):")
+	fmt.Println("# derived metrics and log self-metrics (GET /metrics, buckets left out):")
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, "songs_") && !strings.Contains(line, "_bucket{") {
+		if (strings.HasPrefix(line, "songs_") || strings.HasPrefix(line, "strata_logfmt_")) && !strings.Contains(line, "_bucket{") {
 			fmt.Println(line)
 		}
 	}
