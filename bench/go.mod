@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/VictoriaMetrics/metrics v1.44.0
+	github.com/go-logfmt/logfmt v0.6.1
 	github.com/rs/zerolog v1.35.1
 	github.com/strata-go/strata v0.0.0
 	go.opentelemetry.io/otel v1.47.0
