@@ -40,25 +40,27 @@ import (
 func main() {
 	serve := flag.String("serve", "", "address to serve on until interrupted (default: run a short demo and exit)")
 	flag.Parse()
-	if err := run(*serve); err != nil {
+	if err := run(*serve, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "songs:", err)
 		os.Exit(1)
 	}
 }
 
-func run(serveAddr string) error {
+// run composes the layers, serves, and in demo mode (serveAddr "") sends the demo
+// requests; logs and the demo's report go to out.
+func run(serveAddr string, out io.Writer) error {
 	directives, err := filter.FromEnv()
 	if err != nil {
 		return err
 	}
-	logs := filter.NewReloadable(directives)
+	levels := filter.NewReloadable(directives)
 
 	// Log lines go through a bounded queue: a slow terminal never blocks a request.
-	out := logfmt.NewAsyncWriter(os.Stdout)
+	logs := logfmt.NewAsyncWriter(out)
 	met := metrics.New(metrics.WithProcessMetrics())
 	d, err := subscriber.New(
 		storage.New(), // first: the layers after it read its fields
-		subscriber.WithFilter(logfmt.New(out), logs),
+		subscriber.WithFilter(logfmt.New(logs), levels),
 		met,
 	)
 	if err != nil {
@@ -66,8 +68,8 @@ func run(serveAddr string) error {
 	}
 	// Self-metrics: the log queue's health is scraped with the derived metrics.
 	for name, fn := range map[string]func() float64{
-		"strata_logfmt_lines_written": func() float64 { return float64(out.Written()) },
-		"strata_logfmt_lines_dropped": func() float64 { return float64(out.Dropped()) },
+		"strata_logfmt_lines_written": func() float64 { return float64(logs.Written()) },
+		"strata_logfmt_lines_dropped": func() float64 { return float64(logs.Dropped()) },
 	} {
 		if err := met.RegisterGauge(name, fn); err != nil {
 			return err
@@ -80,7 +82,7 @@ func run(serveAddr string) error {
 		if err := d.Shutdown(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, "songs: shutdown:", err)
 		}
-		_ = out.Close(ctx)
+		_ = logs.Close(ctx)
 	}()
 
 	mux := http.NewServeMux()
@@ -105,7 +107,7 @@ func run(serveAddr string) error {
 		stop, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 		defer cancel()
 		<-stop.Done()
-	} else if err := demo("http://" + ln.Addr().String()); err != nil {
+	} else if err := demo("http://"+ln.Addr().String(), logs); err != nil {
 		return err
 	}
 
@@ -122,7 +124,7 @@ func run(serveAddr string) error {
 
 // demo sends a few songs, one of which the vendor rejects, then prints the derived
 // metrics as a scraper would see them.
-func demo(base string) error {
+func demo(base string, out io.Writer) error {
 	for _, body := range []string{
 		`{"artist":"Nina Simone","title":"Sinnerman"}`,
 		`{"artist":"Miles Davis","title":"So What"}`,
@@ -142,13 +144,19 @@ func demo(base string) error {
 		return err
 	}
 	defer resp.Body.Close()
-	fmt.Println("# derived metrics and log self-metrics (GET /metrics, buckets left out):")
+	var report strings.Builder
+	report.WriteString("# derived metrics and log self-metrics (GET /metrics, buckets left out):\n")
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		line := sc.Text()
 		if (strings.HasPrefix(line, "songs_") || strings.HasPrefix(line, "strata_logfmt_")) && !strings.Contains(line, "_bucket{") {
-			fmt.Println(line)
+			report.WriteString(line + "\n")
 		}
 	}
-	return sc.Err()
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	// Through the log writer, so the report follows the log lines instead of racing them.
+	_, err = io.WriteString(out, report.String())
+	return err
 }

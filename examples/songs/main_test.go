@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/go-logfmt/logfmt"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func TestDemoLogsCorrelatedLinesAndDerivesMetrics(t *testing.T) {
+	t.Setenv("STRATA_LOG", "")
+	var out syncBuffer
+	if err := run("", &out); err != nil {
+		t.Fatal(err)
+	}
+	text := out.b.String()
+	logs, report, ok := strings.Cut(text, "# derived metrics")
+	if !ok {
+		t.Fatalf("no metrics report in the output:\n%s", text)
+	}
+
+	// Every log line decodes; every line of a request carries that request's trace id.
+	traceOfSpan := map[string]string{}
+	requests := 0
+	dec := logfmt.NewDecoder(strings.NewReader(logs))
+	for dec.ScanRecord() {
+		kv := map[string]string{}
+		for dec.ScanKeyval() {
+			kv[string(dec.Key())] = string(dec.Value())
+		}
+		if kv["trace_id"] == "" || len(kv["trace_id"]) != 32 {
+			t.Errorf("line without a 128-bit trace id: %v", kv)
+		}
+		if kv["span_name"] == "HTTP request" && kv["span_event"] == "new_span" {
+			requests++
+		}
+		if p := kv["parent_span"]; p != "" {
+			if tr, seen := traceOfSpan[p]; seen && tr != kv["trace_id"] {
+				t.Errorf("span %s has trace %s but its parent %s has %s", kv["span"], kv["trace_id"], p, tr)
+			}
+		}
+		if kv["span"] != "" {
+			traceOfSpan[kv["span"]] = kv["trace_id"]
+		}
+	}
+	if err := dec.Err(); err != nil {
+		t.Fatalf("a log line does not decode: %v", err)
+	}
+	if requests != 3 {
+		t.Errorf("saw %d requests, want 3", requests)
+	}
+
+	for _, want := range []string{
+		`songs_http_request_total{result="ok",route="/songs",span_name="HTTP request"} 2`,
+		`songs_http_request_total{result="error",route="/songs",span_name="HTTP request"} 1`,
+		`songs_vendor_call_total{result="error",span_name="vendor.lastfm.task",vendor="lastfm"} 1`,
+		`songs_db_event_total{db_op="insert",result="ok",span_name="db.insert"} 2`,
+		`strata_logfmt_lines_dropped 0`,
+	} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
+}
