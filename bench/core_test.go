@@ -123,31 +123,13 @@ func zapWarn() *zap.Logger {
 func BenchmarkDisabledByLevelSpan(b *testing.B) {
 	ctx := context.Background()
 	b.Run("strata", func(b *testing.B) {
-		tr := warnTracer(b)
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			c, sp := tr.Start(ctx, "op")
-			sp.End()
-			sinkCtx, sinkSpan = c, sp
-		}
+		strataStartEnd(b, ctx, warnTracer(b))
 	})
 	b.Run("otel_neversample", func(b *testing.B) {
-		tr := otelNever(b)
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			c, sp := tr.Start(ctx, "op")
-			sp.End()
-			sinkCtx, sinkOtel = c, sp
-		}
+		otelStartEnd(b, ctx, otelNever(b))
 	})
 	b.Run("otel_noop", func(b *testing.B) {
-		tr := otelNoop()
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			c, sp := tr.Start(ctx, "op")
-			sp.End()
-			sinkCtx, sinkOtel = c, sp
-		}
+		otelStartEnd(b, ctx, otelNoop())
 	})
 }
 
@@ -259,13 +241,7 @@ func BenchmarkDisabledByLevelEvent2Fields(b *testing.B) {
 func BenchmarkDisabledByTargetSpan(b *testing.B) {
 	ctx := context.Background()
 	b.Run("strata", func(b *testing.B) {
-		tr := hotTracer(b)
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			c, sp := tr.Start(ctx, "op")
-			sp.End()
-			sinkCtx, sinkSpan = c, sp
-		}
+		strataStartEnd(b, ctx, hotTracer(b))
 	})
 	b.Run("strata_2fields", func(b *testing.B) {
 		tr := hotTracer(b)
@@ -302,40 +278,16 @@ func BenchmarkDisabledByTargetEvent(b *testing.B) {
 func BenchmarkSpanStartEnd(b *testing.B) {
 	ctx := context.Background()
 	b.Run("strata", func(b *testing.B) {
-		tr := strataTracer(b, "bench", discardLayer{})
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			c, sp := tr.Start(ctx, "op")
-			sp.End()
-			sinkCtx, sinkSpan = c, sp
-		}
+		strataStartEnd(b, ctx, strataTracer(b, "bench", discardLayer{}))
 	})
 	b.Run("otel_sdk_batch", func(b *testing.B) {
-		tr := otelBatch(b)
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			c, sp := tr.Start(ctx, "op")
-			sp.End()
-			sinkCtx, sinkOtel = c, sp
-		}
+		otelStartEnd(b, ctx, otelBatch(b))
 	})
 	b.Run("otel_sdk_simple", func(b *testing.B) {
-		tr := otelSimple(b)
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			c, sp := tr.Start(ctx, "op")
-			sp.End()
-			sinkCtx, sinkOtel = c, sp
-		}
+		otelStartEnd(b, ctx, otelSimple(b))
 	})
 	b.Run("otel_noop", func(b *testing.B) {
-		tr := otelNoop()
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			c, sp := tr.Start(ctx, "op")
-			sp.End()
-			sinkCtx, sinkOtel = c, sp
-		}
+		otelStartEnd(b, ctx, otelNoop())
 	})
 }
 
@@ -518,4 +470,24 @@ func BenchmarkSpanStartEndParallel(b *testing.B) {
 			}
 		})
 	})
+}
+
+// strataStartEnd measures starting and ending a span named "op" with no fields.
+func strataStartEnd(b *testing.B, ctx context.Context, tr *subscriber.Tracer) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		c, sp := tr.Start(ctx, "op")
+		sp.End()
+		sinkCtx, sinkSpan = c, sp
+	}
+}
+
+// otelStartEnd is strataStartEnd for an OpenTelemetry tracer.
+func otelStartEnd(b *testing.B, ctx context.Context, tr trace.Tracer) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		c, sp := tr.Start(ctx, "op")
+		sp.End()
+		sinkCtx, sinkOtel = c, sp
+	}
 }

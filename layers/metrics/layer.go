@@ -137,13 +137,7 @@ func normalizeBuckets(b, def []float64) []float64 {
 // Create it with [New] and compose it after the storage layer. Its hooks are safe for
 // concurrent use.
 type Layer struct {
-	set          *vm.Set
-	extra        []*vm.Set
-	buckets      []float64
-	eventBuckets []float64
-	maxSeries    int
-	maxMetrics   int
-	process      bool
+	config // as the options left it; read-only after New
 
 	cache *seriesCache
 
@@ -177,15 +171,9 @@ func New(opts ...Option) *Layer {
 		c.eventBuckets = slices.Clone(DefaultEventBuckets)
 	}
 	l := &Layer{
-		set:          c.set,
-		extra:        c.extra,
-		buckets:      c.buckets,
-		eventBuckets: c.eventBuckets,
-		maxSeries:    c.maxSeries,
-		maxMetrics:   c.maxMetrics,
-		process:      c.process,
-		cache:        newSeriesCache(),
-		claims:       make(map[string]string),
+		config: c,
+		cache:  newSeriesCache(),
+		claims: make(map[string]string),
 	}
 	l.families.Store(&map[famKey]*family{})
 	l.droppedNames = l.set.GetOrCreateCounter(droppedMetricsName)
