@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 )
 
 // Do runs fn inside a new INFO span and ends the span with fn's error: Go's answer to
@@ -59,6 +60,9 @@ func (t *Task) Done() <-chan struct{} { return t.done }
 // may finish long before the work. The new span keeps the caller's trace id, has no
 // in-process parent, and its ctx is not cancelled when the caller's is (only values are
 // kept). The span ends with fn's error; the caller owns the goroutine through the Task.
+//
+// A panic in fn does not crash the process: it is recovered, ends the span as failed,
+// and becomes the Task's error, with the panic value and the goroutine's stack.
 func (t *Tracer) Go(ctx context.Context, name string, fn func(context.Context) error, fields ...slog.Attr) *Task {
 	task := &Task{done: make(chan struct{})}
 	d := t.dispatch()
@@ -72,7 +76,7 @@ func (t *Tracer) Go(ctx context.Context, name string, fn func(context.Context) e
 		defer close(task.done)
 		defer func() {
 			if p := recover(); p != nil {
-				task.err = fmt.Errorf("subscriber: task %q panicked: %v", name, p)
+				task.err = fmt.Errorf("subscriber: task %q panicked: %v\n%s", name, p, debug.Stack())
 				span.EndErr(task.err)
 			}
 		}()

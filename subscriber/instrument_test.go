@@ -90,7 +90,7 @@ func TestGoRunsWorkInASpanThatFollowsFromTheCaller(t *testing.T) {
 func TestGoTurnsAPanicIntoTheTasksError(t *testing.T) {
 	d := subscriber.MustNew(&counter{})
 	err := d.Tracer("test").Go(context.Background(), "bad", func(context.Context) error { panic("oops") }).Wait()
-	if err == nil || !strings.Contains(err.Error(), "oops") {
-		t.Fatalf("Wait() = %v, want an error naming the panic", err)
+	if err == nil || !strings.Contains(err.Error(), "oops") || !strings.Contains(err.Error(), "instrument_test.go") {
+		t.Fatalf("Wait() = %v, want an error naming the panic, with the stack", err)
 	}
 }
