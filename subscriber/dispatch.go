@@ -22,7 +22,6 @@ type Dispatch struct {
 	reg      *registry.Registry
 	layers   []layerEntry
 	minLevel atomic.Int64 // most verbose level any layer may enable; LevelOff after Shutdown
-	baseMin  Level
 	// wantEventPC and wantSpanPC: some layer prints locations ([LocationWanter],
 	// [SpanLocationWanter]), so calls capture their caller's PC.
 	wantEventPC bool
@@ -148,7 +147,6 @@ func (d *Dispatch) recomputeLevel() {
 	for i := range d.layers {
 		lvl = min(lvl, d.layers[i].levelHint())
 	}
-	d.baseMin = lvl
 	if d.closed.Load() {
 		lvl = LevelOff
 	}
@@ -166,15 +164,6 @@ func (d *Dispatch) targetLevel(target string) Level {
 
 // Registry returns the dispatch's span registry (for leak checks: Registry().Live()).
 func (d *Dispatch) Registry() *registry.Registry { return d.reg }
-
-// Layers returns the composed layers, without their filters, in order.
-func (d *Dispatch) Layers() []Layer {
-	out := make([]Layer, len(d.layers))
-	for i := range d.layers {
-		out[i] = d.layers[i].layer
-	}
-	return out
-}
 
 // Flush asks every layer that buffers ([Flusher]) to deliver what it holds, within ctx.
 func (d *Dispatch) Flush(ctx context.Context) error {
@@ -221,7 +210,6 @@ var noop = func() *Dispatch {
 	d := &Dispatch{reg: registry.New()}
 	d.events.New = func() any { return new(Event) }
 	d.minLevel.Store(int64(LevelOff))
-	d.baseMin = LevelOff
 	return d
 }()
 

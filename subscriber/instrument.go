@@ -20,7 +20,7 @@ func (t *Tracer) Do(ctx context.Context, name string, fn func(context.Context) e
 	if !t.on(d, LevelInfo) {
 		return fn(ctx)
 	}
-	ctx, span := d.startSpan(ctx, t.spanMeta(d, LevelInfo, name, 3), fields, startOpts{})
+	ctx, span := d.startSpan(ctx, t.spanMeta(d, LevelInfo, name, 3), fields, false)
 	ended := false
 	defer func() {
 		if ended {
@@ -68,7 +68,7 @@ func (t *Tracer) Go(ctx context.Context, name string, fn func(context.Context) e
 	d := t.dispatch()
 	var span Span
 	if t.on(d, LevelInfo) {
-		ctx, span = d.startSpan(ctx, t.spanMeta(d, LevelInfo, name, 3), fields, startOpts{root: true, follows: true})
+		ctx, span = d.startSpan(ctx, t.spanMeta(d, LevelInfo, name, 3), fields, true)
 	} else {
 		ctx = context.WithoutCancel(ctx)
 	}

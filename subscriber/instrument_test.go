@@ -94,3 +94,20 @@ func TestGoTurnsAPanicIntoTheTasksError(t *testing.T) {
 		t.Fatalf("Wait() = %v, want an error naming the panic, with the stack", err)
 	}
 }
+
+func TestGoDetachesTheContextEvenWhenAFilterRejectsTheSpan(t *testing.T) {
+	rejectAsync := subscriber.FilterFunc(func(m *subscriber.Metadata, _ subscriber.Scope) bool {
+		return m.Name != "async"
+	})
+	d := subscriber.MustNew(subscriber.WithFilter(&counter{}, rejectAsync))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var workerErr error
+	err := d.Tracer("test").Go(ctx, "async", func(ctx context.Context) error {
+		workerErr = ctx.Err()
+		return nil
+	}).Wait()
+	if err != nil || workerErr != nil {
+		t.Fatalf("task err=%v, worker ctx err=%v: the work must not inherit the caller's cancellation", err, workerErr)
+	}
+}

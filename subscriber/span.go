@@ -389,26 +389,25 @@ func (s Span) end(err error) {
 	r.Release()
 }
 
-// startOpts carries the less common start options.
-type startOpts struct {
-	root    bool // no in-process parent, though the trace id is kept
-	follows bool // with root: follows from the ctx's span
-}
-
-// startSpan is the slow path of Start, after the level and target checks.
-func (d *Dispatch) startSpan(ctx context.Context, meta Metadata, attrs []slog.Attr, o startOpts) (context.Context, Span) {
+// startSpan is the slow path of Start, after the level and target checks. A detached
+// span (Tracer.Go) has no in-process parent: it keeps the trace of the span in ctx,
+// follows from that span, and its ctx is not cancelled with the caller's.
+func (d *Dispatch) startSpan(ctx context.Context, meta Metadata, attrs []slog.Attr, detached bool) (context.Context, Span) {
 	var (
 		parent *registry.Record
 		trace  registry.TraceID
 		remote *RemoteParent
 		caller *registry.Record
 	)
+	if detached {
+		ctx = context.WithoutCancel(ctx) // values (and the span in ctx) are kept
+	}
 	switch c := current(ctx).(type) {
 	case *spanCtx:
 		trace = c.trace
 		if c.d == d {
 			if p := c.h.Acquire(); p != nil {
-				if o.root {
+				if detached {
 					caller = p
 				} else {
 					parent = p
@@ -416,7 +415,7 @@ func (d *Dispatch) startSpan(ctx context.Context, meta Metadata, attrs []slog.At
 			}
 		}
 	case *remoteCtx:
-		if !o.root {
+		if !detached {
 			remote = c.remote
 		}
 		trace = c.remote.TraceID
@@ -458,14 +457,9 @@ func (d *Dispatch) startSpan(ctx context.Context, meta Metadata, attrs []slog.At
 		}
 	}
 	if caller != nil {
-		if o.follows {
-			d.followsFrom(ref, refOf(caller))
-		}
+		d.followsFrom(ref, refOf(caller))
 		caller.Release()
 	}
 	h := rec.Handle()
-	if o.root {
-		ctx = context.WithoutCancel(ctx)
-	}
 	return &spanCtx{Context: ctx, h: h, trace: rec.TraceID(), id: rec.ID(), d: d}, Span{h: h}
 }

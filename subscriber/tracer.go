@@ -102,7 +102,7 @@ func (t *Tracer) start(ctx context.Context, level Level, name string, fields []s
 	if !t.cached(d, level) {
 		return ctx, Span{}
 	}
-	return d.startSpan(ctx, t.spanMeta(d, level, name, 4), fields, startOpts{})
+	return d.startSpan(ctx, t.spanMeta(d, level, name, 4), fields, false)
 }
 
 // spanMeta builds a span's metadata, capturing the PC of the user's call when a layer
