@@ -210,25 +210,35 @@ func checkTarget(t string) string {
 	return ""
 }
 
+const unterminatedQuote = "unterminated quoted field value (want {field=\"value\"})"
+
+// skipQuoted returns the index of the quote that closes the quoted value starting at
+// s[j] == '"', honouring backslash escapes, and false when the value is unterminated.
+func skipQuoted(s string, j int) (int, bool) {
+	for j++; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			j++
+		case '"':
+			return j, true
+		}
+	}
+	return 0, false
+}
+
 // closingBracket returns the index in s (which starts with '[') of the matching ']',
 // skipping brackets inside braces and quoted field values.
 func closingBracket(s string) (int, string) {
 	br := 0
-	inQ := false
 	for j := 1; j < len(s); j++ {
-		c := s[j]
-		if inQ {
-			switch c {
-			case '\\':
-				j++
-			case '"':
-				inQ = false
-			}
-			continue
-		}
-		switch c {
+		switch s[j] {
 		case '"':
-			inQ = br > 0
+			if br > 0 {
+				var ok bool
+				if j, ok = skipQuoted(s, j); !ok {
+					return 0, unterminatedQuote
+				}
+			}
 		case '{':
 			br++
 		case '}':
@@ -240,9 +250,6 @@ func closingBracket(s string) (int, string) {
 				return j, ""
 			}
 		}
-	}
-	if inQ {
-		return 0, "unterminated quoted field value (want {field=\"value\"})"
 	}
 	if br > 0 {
 		return 0, "unclosed '{' (want [span{field=value,...}])"
@@ -299,29 +306,18 @@ func parseSpan(s string) (*dynamicDirective, string) {
 // closingBrace returns the index in s (which starts with '{') of the closing '}',
 // outside quoted values.
 func closingBrace(s string) (int, string) {
-	inQ := false
 	for j := 1; j < len(s); j++ {
-		c := s[j]
-		if inQ {
-			switch c {
-			case '\\':
-				j++
-			case '"':
-				inQ = false
-			}
-			continue
-		}
-		switch c {
+		switch s[j] {
 		case '"':
-			inQ = true
+			var ok bool
+			if j, ok = skipQuoted(s, j); !ok {
+				return 0, unterminatedQuote
+			}
 		case '{':
 			return 0, "nested '{' in field list (quote values that contain braces: {field=\"{...}\"})"
 		case '}':
 			return j, ""
 		}
-	}
-	if inQ {
-		return 0, "unterminated quoted field value (want {field=\"value\"})"
 	}
 	return 0, "unclosed '{' (want [span{field=value,...}])"
 }
