@@ -19,6 +19,11 @@ import (
 	"unsafe"
 )
 
+// maxGen is the last generation a record may have. A record whose generation would wrap
+// past it is retired (left to the garbage collector) instead of reused, so a handle kept
+// from its first generation can never match a later occupant.
+var maxGen uint32 = 1<<32 - 1
+
 // SpanID identifies a span within a process. It is never zero; zero means "no span".
 type SpanID uint64
 
@@ -39,7 +44,7 @@ type Record struct {
 	parent *Record
 	start  int64 // Nanotime at creation
 	reg    *Registry
-	ext    []any
+	ext    []unsafe.Pointer // slot values, created on first use; see Slot
 }
 
 // ID returns the span's id.
@@ -172,7 +177,35 @@ func (reg *Registry) stripeOf(r *Record) *stripe {
 // which the new record takes over: the parent stays alive until the child is released.
 // A zero trace id means a new random one.
 func (reg *Registry) NewSpan(parent *Record, trace TraceID) *Record {
+	r := reg.Reserve()
+	reg.Activate(r, parent, trace)
+	return r
+}
+
+// Reserve takes a record from the pool without making it a span: it has no id, no trace
+// and no handle yet, and it is not counted as live. Its slot values may be filled (the
+// subscriber copies a span's fields there for its filters to read). The caller then
+// either makes it a span with [Registry.Activate] or gives it back with
+// [Registry.Unreserve]; a span that every filter rejects thus never pays for ids,
+// clocks or counters.
+func (reg *Registry) Reserve() *Record {
 	r := reg.pool.Get().(*Record)
+	if n := int(slotCount.Load()); len(r.ext) < n {
+		r.ext = growExt(r.ext, n)
+	}
+	return r
+}
+
+// Unreserve gives back a record from [Registry.Reserve] that was never activated. Its
+// slot values are reset; no handle to it exists, so its generation is unchanged.
+func (reg *Registry) Unreserve(r *Record) {
+	resetExt(r.ext)
+	r.parent = nil
+	reg.pool.Put(r)
+}
+
+// Activate makes a reserved record a span, as [Registry.NewSpan] describes.
+func (reg *Registry) Activate(r *Record, parent *Record, trace TraceID) {
 	r.id = NewSpanID()
 	if trace.IsZero() {
 		if parent != nil {
@@ -184,13 +217,9 @@ func (reg *Registry) NewSpan(parent *Record, trace TraceID) *Record {
 	r.trace = trace
 	r.parent = parent
 	r.start = Nanotime()
-	if n := int(slotCount.Load()); len(r.ext) < n {
-		r.ext = growExt(r.ext, n)
-	}
 	// The state already reads "new generation, one reference": recycle left it so, and no
 	// handle with that generation exists before this function returns.
 	reg.stripeOf(r).n.Add(1)
-	return r
 }
 
 // recycle resets a record whose last reference went and puts it back in the pool.
@@ -200,9 +229,17 @@ func (reg *Registry) recycle(r *Record, s uint64) {
 	r.parent = nil
 	r.trace = TraceID{}
 	reg.stripeOf(r).n.Add(-1)
+	gen := uint32(s >> genShift)
+	if gen >= maxGen {
+		// The next generation would wrap to one that old handles may still carry: retire
+		// the record. Its state keeps the closed flag and no reference, so a stale
+		// handle's Acquire or Close fails on it forever.
+		r.state.Store(s | closedBit)
+		return
+	}
 	// A new generation makes every outstanding handle stale before the record is reused;
 	// the one reference is the next span's own.
-	r.state.Store((s>>genShift+1)<<genShift | 1)
+	r.state.Store(uint64(gen+1)<<genShift | 1)
 	reg.pool.Put(r)
 }
 

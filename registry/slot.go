@@ -4,12 +4,14 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
-// Slot is a typed per-span extension: one value of type T per record, created once for
-// each pooled record and reused with it. Layers create their slots once, at package or
-// construction time, and read them with [Slot.Get]: an index and a type assertion, with
-// no map and no reflection.
+// Slot is a typed per-span extension: one value of type T per record, created the first
+// time a layer asks for it ([Slot.Get]) and then reused with the pooled record. Layers
+// create their slots once, at package or construction time, and read them with an index
+// and an atomic load: no map, no reflection, no type assertion. A slot no layer asks
+// for during a span costs that span no memory.
 //
 // Slots are process-wide, like tracing-subscriber's extensions keyed by type: two
 // instances of one layer that share a package-level slot share the span's value. A layer
@@ -21,14 +23,14 @@ type Slot[T any] struct {
 var (
 	slotMu    sync.Mutex
 	slotCount atomic.Int32
-	slotNew   []func() any
-	slotReset []func(any)
+	slotNew   []func() unsafe.Pointer
+	slotReset []func(unsafe.Pointer)
 	slotTabs  atomic.Pointer[slotTable]
 )
 
 type slotTable struct {
-	newFn []func() any
-	reset []func(any)
+	newFn []func() unsafe.Pointer
+	reset []func(unsafe.Pointer)
 }
 
 // NewSlot registers a slot. reset, if not nil, is called on the value when its record is
@@ -39,10 +41,10 @@ func NewSlot[T any](reset func(*T)) Slot[T] {
 	slotMu.Lock()
 	defer slotMu.Unlock()
 	idx := len(slotNew)
-	slotNew = append(slotNew, func() any { return new(T) })
-	var rf func(any)
+	slotNew = append(slotNew, func() unsafe.Pointer { return unsafe.Pointer(new(T)) })
+	var rf func(unsafe.Pointer)
 	if reset != nil {
-		rf = func(v any) { reset(v.(*T)) }
+		rf = func(v unsafe.Pointer) { reset((*T)(v)) }
 	}
 	slotReset = append(slotReset, rf)
 	slotTabs.Store(&slotTable{newFn: slices.Clone(slotNew), reset: slices.Clone(slotReset)})
@@ -50,31 +52,58 @@ func NewSlot[T any](reset func(*T)) Slot[T] {
 	return Slot[T]{idx: idx}
 }
 
-// Get returns the record's value for the slot, or nil when the record was created before
-// the slot was registered.
+// Get returns the record's value for the slot, creating it on first use. It returns nil
+// only when the record was created before the slot was registered. Get may be called
+// concurrently for one record; every caller gets the same value.
 func (s Slot[T]) Get(r *Record) *T {
 	if s.idx >= len(r.ext) {
 		return nil
 	}
-	return r.ext[s.idx].(*T)
-}
-
-func growExt(ext []any, n int) []any {
-	tab := slotTabs.Load()
-	for i := len(ext); i < n && i < len(tab.newFn); i++ {
-		ext = append(ext, tab.newFn[i]())
+	if p := atomic.LoadPointer(&r.ext[s.idx]); p != nil {
+		return (*T)(p)
 	}
-	return ext
+	return (*T)(r.create(s.idx))
 }
 
-func resetExt(ext []any) {
+// Peek returns the record's value for the slot if one was created (by [Slot.Get], for
+// this span or an earlier span of the pooled record), or nil. Read paths that only need
+// a value some hook already filled use it, so that they never create one.
+func (s Slot[T]) Peek(r *Record) *T {
+	if s.idx >= len(r.ext) {
+		return nil
+	}
+	return (*T)(atomic.LoadPointer(&r.ext[s.idx]))
+}
+
+// create makes the value of slot idx; when two goroutines race, the first value stored
+// wins and both return it.
+func (r *Record) create(idx int) unsafe.Pointer {
+	v := slotTabs.Load().newFn[idx]()
+	if atomic.CompareAndSwapPointer(&r.ext[idx], nil, v) {
+		return v
+	}
+	return atomic.LoadPointer(&r.ext[idx])
+}
+
+func growExt(ext []unsafe.Pointer, n int) []unsafe.Pointer {
+	if cap(ext) >= n {
+		return ext[:n]
+	}
+	grown := make([]unsafe.Pointer, n)
+	copy(grown, ext)
+	return grown
+}
+
+func resetExt(ext []unsafe.Pointer) {
 	if len(ext) == 0 {
 		return
 	}
 	tab := slotTabs.Load()
 	for i, v := range ext {
-		if f := tab.reset[i]; f != nil {
-			f(v)
+		if v != nil {
+			if f := tab.reset[i]; f != nil {
+				f(v)
+			}
 		}
 	}
 }

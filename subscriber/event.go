@@ -29,6 +29,9 @@ type Event struct {
 func (e *Event) Level() Level { return e.Meta.Level }
 
 func (d *Dispatch) getEvent(ctx context.Context, meta Metadata) *Event {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	ev := d.events.Get().(*Event)
 	ev.Meta = meta
 	ev.Message = meta.Name
@@ -47,33 +50,40 @@ func (d *Dispatch) getEvent(ctx context.Context, meta Metadata) *Event {
 	return ev
 }
 
-// dispatchEvent sends ev to every layer whose filter enables it, then returns it to the
-// pool.
-func (d *Dispatch) dispatchEvent(ev *Event) {
-	if ev.Time.IsZero() {
-		// The monotonic clock from the registry's anchor: cheaper than time.Now (one
-		// clock read instead of two) and on the same timeline as span starts and ends.
-		ev.Time = registry.Time(registry.Nanotime())
+// eventMask returns the layers that enable ev. Should a filter panic, ev is given back
+// (with its reference on the span) before the panic goes on.
+func (d *Dispatch) eventMask(ev *Event) uint64 {
+	done := false
+	defer func() {
+		if !done {
+			d.putEvent(ev)
+		}
+	}()
+	mask := d.enabledMask(&ev.Meta, Scope{Parent: ev.Span, Fields: ev.Attrs})
+	done = true
+	return mask
+}
+
+// deliverEvent sends ev to the layers in mask, then gives back the span reference and
+// returns ev to the pool, also when a layer panics (the panic goes on to the caller).
+func (d *Dispatch) deliverEvent(ev *Event, mask uint64) {
+	defer d.putEvent(ev)
+	if mask == 0 {
+		return
 	}
 	for i := range d.layers {
 		l := &d.layers[i]
-		if l.event != nil && l.enabled(&ev.Meta, Scope{Parent: ev.Span, Fields: ev.Attrs}) {
+		if mask&l.bit != 0 {
 			l.event.OnEvent(ev)
 		}
 	}
+}
+
+func (d *Dispatch) putEvent(ev *Event) {
 	if ev.Span.rec != nil {
 		ev.Span.rec.Release()
 	}
 	clear(ev.Attrs)
 	*ev = Event{Attrs: ev.Attrs[:0]}
 	d.events.Put(ev)
-}
-
-func (d *Dispatch) event(ctx context.Context, meta Metadata, attrs []slog.Attr) {
-	if !d.hasEvent {
-		return
-	}
-	ev := d.getEvent(ctx, meta)
-	ev.Attrs = appendAttrs(ev.Attrs[:0], attrs)
-	d.dispatchEvent(ev)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
 )
 
 // Do runs fn inside a new INFO span and ends the span with fn's error: Go's answer to
@@ -17,10 +16,10 @@ import (
 //	}, slog.String("db.system", "postgresql"))
 func (t *Tracer) Do(ctx context.Context, name string, fn func(context.Context) error, fields ...slog.Attr) (err error) {
 	d := t.dispatch()
-	if !t.on(d, LevelInfo) {
+	if t.floor.Load() > int64(LevelInfo) || !t.wants(d, LevelInfo, KindSpan, fields) {
 		return fn(ctx)
 	}
-	ctx, span := d.startSpan(ctx, t.spanMeta(d, LevelInfo, name, 3), fields, false)
+	ctx, span := d.startSpan(ctx, Metadata{Name: name, Target: t.target, Level: LevelInfo, Kind: KindSpan}, fields, false, 3)
 	ended := false
 	defer func() {
 		if ended {
@@ -28,7 +27,7 @@ func (t *Tracer) Do(ctx context.Context, name string, fn func(context.Context) e
 		}
 		p := recover()
 		if p == nil { // runtime.Goexit (t.FailNow, for instance): let it go on
-			span.EndErr(errors.New("goroutine exited inside the span"))
+			span.EndErr(errGoexit)
 			return
 		}
 		span.EndErr(fmt.Errorf("panic: %v", p))
@@ -40,13 +39,21 @@ func (t *Tracer) Do(ctx context.Context, name string, fn func(context.Context) e
 	return err
 }
 
+// errGoexit is the error a span ends with when its function called runtime.Goexit.
+var errGoexit = errors.New("goroutine exited inside the span (runtime.Goexit, as t.FailNow calls)")
+
+// ErrTaskExited is the error [Task.Wait] returns when the task's function called
+// runtime.Goexit (as t.FailNow and t.SkipNow do) instead of returning.
+var ErrTaskExited = errors.New("subscriber: the task's goroutine exited (runtime.Goexit) before its function returned")
+
 // Task is work started by [Tracer.Go]. Its owner waits for it.
 type Task struct {
 	done chan struct{}
 	err  error
 }
 
-// Wait blocks until the task's function returned, and returns its error.
+// Wait blocks until the task's function returned, and returns its error; or
+// [ErrTaskExited] if the function called runtime.Goexit.
 func (t *Task) Wait() error {
 	<-t.done
 	return t.err
@@ -61,27 +68,45 @@ func (t *Task) Done() <-chan struct{} { return t.done }
 // in-process parent, and its ctx is not cancelled when the caller's is (only values are
 // kept). The span ends with fn's error; the caller owns the goroutine through the Task.
 //
-// A panic in fn does not crash the process: it is recovered, ends the span as failed,
-// and becomes the Task's error, with the panic value and the goroutine's stack.
+// A panic in fn is recorded on the span (which ends as failed) and then goes on, as it
+// would in a plain goroutine: it crashes the program, with fn's frames in the stack
+// trace. Go does not turn it into Wait's error, because that hides mistakes (errgroup
+// tried it and reverted). If fn calls runtime.Goexit, the span ends as failed and Wait
+// returns [ErrTaskExited].
 func (t *Tracer) Go(ctx context.Context, name string, fn func(context.Context) error, fields ...slog.Attr) *Task {
 	task := &Task{done: make(chan struct{})}
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	d := t.dispatch()
 	var span Span
-	if t.on(d, LevelInfo) {
-		ctx, span = d.startSpan(ctx, t.spanMeta(d, LevelInfo, name, 3), fields, true)
+	if t.floor.Load() <= int64(LevelInfo) && t.wants(d, LevelInfo, KindSpan, fields) {
+		ctx, span = d.startSpan(ctx, Metadata{Name: name, Target: t.target, Level: LevelInfo, Kind: KindSpan}, fields, true, 3)
 	} else {
 		ctx = context.WithoutCancel(ctx)
 	}
 	go func() {
 		defer close(task.done)
+		returned := false
 		defer func() {
-			if p := recover(); p != nil {
-				task.err = fmt.Errorf("subscriber: task %q panicked: %v\n%s", name, p, debug.Stack())
-				span.EndErr(task.err)
+			if returned {
+				return
 			}
+			p := recover()
+			if p == nil { // runtime.Goexit: nothing to re-raise
+				task.err = ErrTaskExited
+				span.EndErr(errGoexit)
+				return
+			}
+			// The deferred call runs on top of the panicking frames, so the crash's
+			// stack trace still shows where fn panicked.
+			span.EndErr(fmt.Errorf("panic: %v", p))
+			panic(p)
 		}()
-		task.err = fn(ctx)
-		span.EndErr(task.err)
+		err := fn(ctx)
+		returned = true
+		task.err = err
+		span.EndErr(err)
 	}()
 	return task
 }

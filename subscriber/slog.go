@@ -32,27 +32,29 @@ func (h *SlogHandler) Enabled(_ context.Context, level slog.Level) bool {
 	return h.t.Enabled(Level(level))
 }
 
-// Handle sends r as an event.
+// Handle sends r as an event. A zero r.Time stays zero (slog's rule: the time is left
+// out), so layers print no timestamp for it.
 func (h *SlogHandler) Handle(ctx context.Context, r slog.Record) error {
 	d := h.t.dispatch()
 	if !d.hasEvent {
 		return nil
 	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	meta := Metadata{Name: r.Message, Target: h.t.target, Level: Level(r.Level), Kind: KindEvent}
-	if d.wantEventPC {
-		meta.PC = r.PC
-	}
-	ev := d.getEvent(ctx, meta)
+	level := Level(r.Level)
+	ev := d.getEvent(ctx, Metadata{Name: r.Message, Target: h.t.target, Level: level, Kind: KindEvent})
 	ev.Time = r.Time
 	ev.Attrs = append(ev.Attrs[:0], h.attrs...)
 	r.Attrs(func(a slog.Attr) bool {
 		ev.Attrs = appendAttr(ev.Attrs, h.prefix, a)
 		return true
 	})
-	d.dispatchEvent(ev)
+	var mask uint64
+	if h.t.floor.Load() <= int64(level) && h.t.wants(d, level, KindEvent, ev.Attrs) {
+		mask = d.eventMask(ev)
+	}
+	if mask&d.eventLoc != 0 {
+		ev.Meta.PC = r.PC
+	}
+	d.deliverEvent(ev, mask)
 	return nil
 }
 

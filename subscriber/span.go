@@ -2,7 +2,9 @@ package subscriber
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,10 +19,15 @@ type spanState struct {
 	d      *Dispatch
 	mask   uint64 // bit i set: layer i enabled this span
 	remote *RemoteParent
+	// endedParent is the id of the span in the ctx this span was started from, when that
+	// span had already ended and its record was gone: the span is no root, but it cannot
+	// reach its parent's data. 0 otherwise (also when the parent is alive).
+	endedParent registry.SpanID
 
-	// recordMu serialises Record calls with each other and with End, so no layer sees a
-	// record after the close.
-	recordMu sync.Mutex
+	// hookMu serialises the hooks that run outside Start and End (Record, Enter, Exit,
+	// FollowsFrom) with each other and with End, so that no layer sees one of them after
+	// the span's OnClose.
+	hookMu sync.Mutex
 	// mu guards fields, scratch, err and end after the span is published.
 	mu      sync.Mutex
 	fields  []slog.Attr
@@ -41,6 +48,7 @@ var stateSlot = registry.NewSlot(func(s *spanState) {
 	s.d = nil
 	s.mask = 0
 	s.remote = nil
+	s.endedParent = 0
 	clear(s.fields)
 	s.fields = s.fields[:0]
 	clear(s.scratch)
@@ -99,8 +107,36 @@ func (s SpanRef) Parent() SpanRef {
 	return refOf(s.rec.Parent())
 }
 
-// Metadata returns the span's metadata.
-func (s SpanRef) Metadata() *Metadata { return &s.st.meta }
+// ParentID returns the id of the span's parent: the in-process parent's, or, for a span
+// started from the ctx of a span that had already ended (see [SpanRef.ParentEnded]),
+// that ended span's. It is 0 for a root and for a span continuing a remote parent.
+func (s SpanRef) ParentID() registry.SpanID {
+	if s.rec == nil {
+		return 0
+	}
+	if p := s.rec.Parent(); p != nil {
+		return p.ID()
+	}
+	return s.st.endedParent
+}
+
+// ParentEnded reports whether the span was started from the ctx of a span that had
+// already ended and been released (a goroutine that outlives the request that started
+// it, for instance). Such a span keeps its parent's trace and [SpanRef.ParentID], but
+// [SpanRef.Parent] is the zero SpanRef: the parent's fields are gone. Layers tell it
+// from a true root this way; the SkyWalking layer exports it in a new segment with a
+// CrossThread reference to the parent. Costs nothing when the parent is alive.
+func (s SpanRef) ParentEnded() bool {
+	return s.rec != nil && s.rec.Parent() == nil && s.st.endedParent != 0
+}
+
+// Metadata returns the span's metadata (empty metadata for the zero SpanRef).
+func (s SpanRef) Metadata() *Metadata {
+	if s.rec == nil {
+		return &Metadata{}
+	}
+	return &s.st.meta
+}
 
 // Name returns the span's name.
 func (s SpanRef) Name() string {
@@ -118,11 +154,19 @@ func (s SpanRef) Remote() *RemoteParent {
 	return s.st.remote
 }
 
-// Start returns when the span started.
-func (s SpanRef) Start() time.Time { return s.rec.Start() }
+// Start returns when the span started (the zero time for the zero SpanRef).
+func (s SpanRef) Start() time.Time {
+	if s.rec == nil {
+		return time.Time{}
+	}
+	return s.rec.Start()
+}
 
 // End returns when the span ended; the zero time while it is open. Inside OnClose it is set.
 func (s SpanRef) End() time.Time {
+	if s.rec == nil {
+		return time.Time{}
+	}
 	if n := atomic.LoadInt64(&s.st.end); n != 0 {
 		return registry.Time(n)
 	}
@@ -132,6 +176,9 @@ func (s SpanRef) End() time.Time {
 // Duration returns how long the span lasted (so far, while it is open): exact, from the
 // monotonic clock.
 func (s SpanRef) Duration() time.Duration {
+	if s.rec == nil {
+		return 0
+	}
 	end := atomic.LoadInt64(&s.st.end)
 	if end == 0 {
 		end = registry.Nanotime()
@@ -141,13 +188,16 @@ func (s SpanRef) Duration() time.Duration {
 
 // Err returns the error the span ended with ([Span.EndErr]), or nil.
 func (s SpanRef) Err() error {
+	if s.rec == nil {
+		return nil
+	}
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
 	return s.st.err
 }
 
 // Failed reports whether the span ended with an error.
-func (s SpanRef) Failed() bool { return atomic.LoadUint32(&s.st.failed) != 0 }
+func (s SpanRef) Failed() bool { return s.rec != nil && atomic.LoadUint32(&s.st.failed) != 0 }
 
 // Closed reports whether the span has ended.
 func (s SpanRef) Closed() bool { return s.rec != nil && s.rec.Closed() }
@@ -224,8 +274,8 @@ func (s Span) Record(attrs ...slog.Attr) {
 	}
 	defer r.Release()
 	st := stateOf(r)
-	st.recordMu.Lock()
-	defer st.recordMu.Unlock()
+	st.hookMu.Lock()
+	defer st.hookMu.Unlock()
 	if r.Closed() {
 		return
 	}
@@ -233,7 +283,7 @@ func (s Span) Record(attrs ...slog.Attr) {
 	st.scratch = appendAttrs(st.scratch[:0], attrs)
 	st.fields = mergeAttrs(st.fields, st.scratch)
 	st.mu.Unlock()
-	// scratch is only written under recordMu, which we hold, so layers may read it.
+	// scratch is only written under hookMu, which we hold, so layers may read it.
 	st.d.dispatchRecord(SpanRef{r, st}, st.scratch)
 }
 
@@ -275,7 +325,12 @@ func (s Span) FollowsFrom(other Span) {
 	}
 	defer o.Release()
 	st, ost := stateOf(r), stateOf(o)
-	if st.d != ost.d || r.Closed() {
+	if st.d != ost.d {
+		return
+	}
+	st.hookMu.Lock()
+	defer st.hookMu.Unlock()
+	if r.Closed() {
 		return
 	}
 	st.d.followsFrom(SpanRef{r, st}, SpanRef{o, ost})
@@ -299,6 +354,8 @@ func (s Span) Enter() {
 	}
 	defer r.Release()
 	st := stateOf(r)
+	st.hookMu.Lock()
+	defer st.hookMu.Unlock()
 	if r.Closed() {
 		return
 	}
@@ -320,6 +377,8 @@ func (s Span) Exit() {
 	}
 	defer r.Release()
 	st := stateOf(r)
+	st.hookMu.Lock()
+	defer st.hookMu.Unlock()
 	for {
 		n := atomic.LoadInt32(&st.exits)
 		if n >= 1 || r.Closed() {
@@ -361,12 +420,22 @@ func (s Span) end(err error) {
 	}
 	st := stateOf(r)
 	d := st.d
-	if d.hasRecord {
-		// Wait for a Record that started before the close, so its OnRecord comes first.
-		st.recordMu.Lock()
-		st.recordMu.Unlock() //nolint:staticcheck // an empty critical section is the point
+	if d.guarded {
+		// Wait for a Record, Enter, Exit or FollowsFrom that started before the close, so
+		// its hooks come before OnClose; those that come later see the span closed.
+		st.hookMu.Lock()
+		st.hookMu.Unlock() //nolint:staticcheck // an empty critical section is the point
 	}
-	ref := SpanRef{r, st}
+	d.closeSpan(SpanRef{r, st}, err)
+}
+
+// closeSpan runs the end of a span whose close flag its caller set: the error, OnExit,
+// every layer's OnClose, and the release of the span's own reference. A panicking layer
+// does not keep the later layers from their OnClose nor the record from its release;
+// the first panic goes on to the caller once they are done.
+func (d *Dispatch) closeSpan(ref SpanRef, err error) {
+	r, st := ref.rec, ref.st
+	defer r.Release()
 	if err != nil {
 		errAttr := [1]slog.Attr{slog.Any("error", err)}
 		st.mu.Lock()
@@ -380,25 +449,46 @@ func (s Span) end(err error) {
 	if d.hasExit && atomic.SwapInt32(&st.exits, 1) < 1 {
 		d.exit(ref)
 	}
-	for i := range d.layers {
+	d.closeLayers(ref, 0)
+}
+
+// closeLayers runs OnClose for the layers from index i on. When one panics, the deferred
+// call runs the rest and then lets the panic go on.
+func (d *Dispatch) closeLayers(ref SpanRef, i int) {
+	defer func() {
+		if i < len(d.layers) {
+			// Only a panic leaves the loop early.
+			p := recover()
+			d.closeLayers(ref, i+1)
+			if p != nil { // nil: runtime.Goexit, which goes on by itself
+				panic(p)
+			}
+		}
+	}()
+	for ; i < len(d.layers); i++ {
 		l := &d.layers[i]
-		if l.close != nil && st.mask&l.bit != 0 {
+		if l.close != nil && ref.st.mask&l.bit != 0 {
 			l.close.OnClose(ref)
 		}
 	}
-	r.Release()
 }
 
 // startSpan is the slow path of Start, after the level and target checks. A detached
 // span (Tracer.Go) has no in-process parent: it keeps the trace of the span in ctx,
-// follows from that span, and its ctx is not cancelled with the caller's.
-func (d *Dispatch) startSpan(ctx context.Context, meta Metadata, attrs []slog.Attr, detached bool) (context.Context, Span) {
+// follows from that span, and its ctx is not cancelled with the caller's. skip is the
+// runtime.Callers skip that names the user's call, should a layer want span locations.
+func (d *Dispatch) startSpan(ctx context.Context, meta Metadata, attrs []slog.Attr, detached bool, skip int) (context.Context, Span) {
 	var (
 		parent *registry.Record
 		trace  registry.TraceID
 		remote *RemoteParent
 		caller *registry.Record
+		// endedParent: the span in ctx ended and was released before this start.
+		endedParent registry.SpanID
 	)
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if detached {
 		ctx = context.WithoutCancel(ctx) // values (and the span in ctx) are kept
 	}
@@ -412,6 +502,8 @@ func (d *Dispatch) startSpan(ctx context.Context, meta Metadata, attrs []slog.At
 				} else {
 					parent = p
 				}
+			} else if !detached {
+				endedParent = c.id
 			}
 		}
 	case *remoteCtx:
@@ -420,34 +512,59 @@ func (d *Dispatch) startSpan(ctx context.Context, meta Metadata, attrs []slog.At
 		}
 		trace = c.remote.TraceID
 	}
-	rec := d.reg.NewSpan(parent, trace)
+	// The record is reserved, not yet a span: filters read the flattened fields from it,
+	// and a span every layer rejects costs no ids, clock reads or counters.
+	rec := d.reg.Reserve()
 	st := stateOf(rec)
 	st.meta = meta
 	st.d = d
-	st.remote = remote
 	st.fields = appendAttrs(st.fields[:0], attrs)
-	ref := SpanRef{rec, st}
-	parentRef := refOf(parent)
-
-	var mask uint64
-	for i := range d.layers {
-		l := &d.layers[i]
-		if l.enabled(&st.meta, Scope{Parent: parentRef, Fields: st.fields}) {
-			mask |= l.bit
+	phase := 0 // 0: filters; 1: hooks of a live span; 2: done
+	defer func() {
+		if phase == 2 {
+			return
 		}
-	}
+		// A filter or a layer panicked: leak nothing, and let the panic go on.
+		p := recover()
+		if phase == 0 {
+			d.reg.Unreserve(rec)
+			parent.Release()
+		} else if r, ok := rec.Handle().Close(); ok {
+			// The layers that saw OnNewSpan see the span close.
+			d.closeSpan(SpanRef{r, st}, fmt.Errorf("panic while starting the span: %v", p))
+		}
+		caller.Release()
+		if p != nil { // nil: runtime.Goexit, which goes on by itself
+			panic(p)
+		}
+	}()
+	mask := d.enabledMask(&st.meta, Scope{Parent: refOf(parent), Fields: st.fields})
 	if mask == 0 {
-		rec.Release() // also gives back the parent reference
-		if caller != nil {
-			caller.Release()
-		}
+		phase = 2
+		d.reg.Unreserve(rec)
+		parent.Release()
+		caller.Release()
 		return ctx, Span{}
 	}
-	st.mask = mask
+	d.reg.Activate(rec, parent, trace)
+	if mask&d.spanLoc != 0 {
+		var pcs [1]uintptr
+		runtime.Callers(skip, pcs[:])
+		st.meta.PC = pcs[0]
+	}
+	st.remote = remote
+	st.endedParent = endedParent
+	ref := SpanRef{rec, st}
+	phase = 1
+	var seen uint64 // the layers that saw OnNewSpan, should a later one panic
 	for i := range d.layers {
 		l := &d.layers[i]
-		if l.newSpan != nil && mask&l.bit != 0 {
-			l.newSpan.OnNewSpan(ref, st.fields)
+		if mask&l.bit != 0 {
+			seen |= l.bit
+			st.mask = seen
+			if l.newSpan != nil {
+				l.newSpan.OnNewSpan(ref, st.fields)
+			}
 		}
 	}
 	for i := range d.layers {
@@ -459,7 +576,9 @@ func (d *Dispatch) startSpan(ctx context.Context, meta Metadata, attrs []slog.At
 	if caller != nil {
 		d.followsFrom(ref, refOf(caller))
 		caller.Release()
+		caller = nil
 	}
+	phase = 2
 	h := rec.Handle()
 	return &spanCtx{Context: ctx, h: h, trace: rec.TraceID(), id: rec.ID(), d: d}, Span{h: h}
 }

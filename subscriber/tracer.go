@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"runtime"
 	"sync/atomic"
+
+	"github.com/strata-go/strata/registry"
 )
 
 // Tracer starts spans and logs events under one target, the name filter directives match
@@ -17,14 +19,15 @@ import (
 type Tracer struct {
 	target string
 	dp     *atomic.Pointer[Dispatch] // &defaultDispatch, or the tracer's own bound pointer
-	floor  *atomic.Int64             // the level floor of *dp: &defaultFloor or &d.minLevel
+	floor  *atomic.Int64             // the packed floors of *dp: &defaultFloor or &d.floor
 	cache  atomic.Pointer[interest]
 }
 
 type interest struct {
 	d     *Dispatch
 	epoch uint64
-	min   Level
+	min   Level // the most verbose level any layer may enable for the target
+	field Level // the same for FieldWanters, for calls with fields
 }
 
 // NewTracer returns a tracer for target that uses the default dispatch.
@@ -34,7 +37,7 @@ func NewTracer(target string) *Tracer {
 
 // Tracer returns a tracer for target bound to d.
 func (d *Dispatch) Tracer(target string) *Tracer {
-	t := &Tracer{target: target, dp: new(atomic.Pointer[Dispatch]), floor: &d.minLevel}
+	t := &Tracer{target: target, dp: new(atomic.Pointer[Dispatch]), floor: &d.floor}
 	t.dp.Store(d)
 	return t
 }
@@ -44,32 +47,47 @@ func (t *Tracer) Target() string { return t.target }
 
 func (t *Tracer) dispatch() *Dispatch { return t.dp.Load() }
 
-// on is the fast path of every call: the dispatch's level floor, then what the filters
-// said about this target (cached per dispatch and interest epoch).
-func (t *Tracer) on(d *Dispatch, level Level) bool {
-	return int64(level) >= t.floor.Load() && t.cached(d, level)
-}
-
-// cached answers from the per-target cache, rebuilding it when stale.
-func (t *Tracer) cached(d *Dispatch, level Level) bool {
+// interestIn returns what the filters said about this tracer's target in d, cached per
+// dispatch and interest epoch.
+func (t *Tracer) interestIn(d *Dispatch) *interest {
 	if c := t.cache.Load(); c != nil && c.d == d && c.epoch == interestEpoch.Load() {
-		return level >= c.min
+		return c
 	}
-	return level >= t.targetMin(d)
+	epoch := interestEpoch.Load()
+	c := &interest{d: d, epoch: epoch}
+	c.min, c.field = d.targetLevels(t.target)
+	t.cache.Store(c)
+	return c
 }
 
-// targetMin recomputes the most verbose level any layer may enable for the target.
-func (t *Tracer) targetMin(d *Dispatch) Level {
-	epoch := interestEpoch.Load()
-	c := &interest{d: d, epoch: epoch, min: d.targetLevel(t.target)}
-	t.cache.Store(c)
-	return c.min
+// wants is the slow path's first check, after the inlined floor: the target's cached
+// levels, and for a call below the plain level, whether its fields carry a key some
+// FieldWanter wants. It allocates nothing.
+func (t *Tracer) wants(d *Dispatch, level Level, kind Kind, fields []slog.Attr) bool {
+	c := t.interestIn(d)
+	if level >= c.min {
+		return true
+	}
+	if level < c.field || len(fields) == 0 {
+		return false
+	}
+	if kind == KindEvent {
+		return d.eventFields.matches(fields)
+	}
+	return d.spanFields.matches(fields)
 }
 
 // Enabled reports whether a span or event at level might be enabled for this tracer's
-// target. Use it to skip building expensive fields.
+// target. Use it to skip building expensive fields. With a [FieldWanter] composed (the
+// metrics layer), a call below every other layer's level may still be wanted for its
+// fields, and Enabled says true for it.
 func (t *Tracer) Enabled(level Level) bool {
-	return t.on(t.dispatch(), level)
+	d := t.dispatch()
+	if int64(level) < t.floor.Load() {
+		return false
+	}
+	c := t.interestIn(d)
+	return level >= min(c.min, c.field)
 }
 
 // Start starts an INFO span named name with fields, as a child of the span in ctx (or of
@@ -79,7 +97,8 @@ func (t *Tracer) Enabled(level Level) bool {
 //	ctx, span := tr.Start(ctx, "db.query", slog.String("db.system", "postgresql"))
 //	defer span.End()
 //
-// A disabled span is the zero Span and the returned ctx is ctx itself.
+// A disabled span is the zero Span and the returned ctx is ctx itself. A nil ctx is
+// taken as context.Background().
 func (t *Tracer) Start(ctx context.Context, name string, fields ...slog.Attr) (_ context.Context, span Span) {
 	if t.floor.Load() <= int64(LevelInfo) {
 		ctx, span = t.start(ctx, LevelInfo, name, fields)
@@ -99,23 +118,10 @@ func (t *Tracer) StartLevel(ctx context.Context, level Level, name string, field
 // exported method the user called, for the PC to be the user's.
 func (t *Tracer) start(ctx context.Context, level Level, name string, fields []slog.Attr) (context.Context, Span) {
 	d := t.dispatch()
-	if !t.cached(d, level) {
+	if !t.wants(d, level, KindSpan, fields) {
 		return ctx, Span{}
 	}
-	return d.startSpan(ctx, t.spanMeta(d, level, name, 4), fields, false)
-}
-
-// spanMeta builds a span's metadata, capturing the PC of the user's call when a layer
-// wants span locations. skip counts frames as runtime.Callers does: 3 when called from
-// the exported method itself (Callers, spanMeta, the method), 4 from one level below.
-func (t *Tracer) spanMeta(d *Dispatch, level Level, name string, skip int) Metadata {
-	m := Metadata{Name: name, Target: t.target, Level: level, Kind: KindSpan}
-	if d.wantSpanPC {
-		var pcs [1]uintptr
-		runtime.Callers(skip, pcs[:])
-		m.PC = pcs[0]
-	}
-	return m
+	return d.startSpan(ctx, Metadata{Name: name, Target: t.target, Level: level, Kind: KindSpan}, fields, false, 4)
 }
 
 // Trace logs a TRACE event in the span ctx carries.
@@ -156,26 +162,30 @@ func (t *Tracer) Error(ctx context.Context, msg string, fields ...slog.Attr) {
 
 // Log logs an event at any level in the span ctx carries.
 func (t *Tracer) Log(ctx context.Context, level Level, msg string, fields ...slog.Attr) {
-	if int64(level) >= t.floor.Load() {
+	if t.floor.Load() <= int64(level) {
 		t.log(ctx, level, msg, fields)
 	}
 }
 
 // log is the part of every event method after the dispatch's level floor: the target
-// check, then the event. It must be called directly from the exported method the user
-// called, for the PC to be the user's.
+// check, the layers' filters, then the event. It must be called directly from the
+// exported method the user called, for the PC to be the user's.
 func (t *Tracer) log(ctx context.Context, level Level, msg string, fields []slog.Attr) {
 	d := t.dispatch()
-	if !t.cached(d, level) {
+	if !d.hasEvent || !t.wants(d, level, KindEvent, fields) {
 		return
 	}
-	m := Metadata{Name: msg, Target: t.target, Level: level, Kind: KindEvent}
-	if d.wantEventPC {
+	ev := d.getEvent(ctx, Metadata{Name: msg, Target: t.target, Level: level, Kind: KindEvent})
+	ev.Attrs = appendAttrs(ev.Attrs[:0], fields)
+	mask := d.eventMask(ev)
+	if mask&d.eventLoc != 0 {
+		// Only now: a location is paid for only by events a layer that prints it enabled.
 		var pcs [1]uintptr
 		runtime.Callers(3, pcs[:]) // Callers, log, the exported method
-		m.PC = pcs[0]
+		ev.Meta.PC = pcs[0]
 	}
-	d.event(ctx, m, fields)
+	ev.Time = registry.Time(registry.Nanotime())
+	d.deliverEvent(ev, mask)
 }
 
 // std is the tracer behind the package-level functions: target "", default dispatch.
