@@ -24,9 +24,10 @@ type Dispatch struct {
 	reg    *registry.Registry
 	layers []layerEntry
 	global Filter // from GlobalFilter: every layer sees only what it enables; nil when none
-	// floor is the most verbose level any layer may enable for some call (see
-	// callFloor); LevelOff after Shutdown.
-	floor atomic.Int64
+	// floors are the most verbose levels any layer may enable for a call without fields
+	// ([0]) and with fields ([1], lower when a FieldWanter wants calls for their
+	// fields); LevelOff after Shutdown. Every call's inlined check loads one of them.
+	floors [2]atomic.Int64
 	// spanFields and eventFields are the key prefixes the FieldWanters want.
 	spanFields, eventFields prefixSet
 	// spanLoc and eventLoc: the layers that print locations ([LocationWanter],
@@ -111,12 +112,6 @@ type globalFilter struct{ f Filter }
 //	directives, _ := filter.FromEnv()
 //	d, _ := subscriber.New(subscriber.GlobalFilter(directives), storage.New(), logfmt.New(out), met)
 func GlobalFilter(f Filter) Layer { return &globalFilter{f: f} }
-
-// callFloor is the most verbose level any layer may enable for some call: the plain
-// floor, or lower when a [FieldWanter] may want a call for its fields. It is the one
-// atomic load inlined into every call; a call that passes it meets the per-target
-// levels and, below the plain level, the field check (see Tracer.wants).
-func callFloor(plain, field Level) int64 { return int64(min(plain, field)) }
 
 // New composes layers into a Dispatch. Layers run in the order given for every hook
 // (put storage first: the layers after it read what it stored). A [GlobalFilter] may be
@@ -216,7 +211,7 @@ func (d *Dispatch) recomputeLevel() {
 	if d.closed.Load() {
 		plain, field = LevelOff, LevelOff
 	}
-	d.setFloor(callFloor(plain, field))
+	d.setFloors(plain, field)
 }
 
 // targetLevels returns the most verbose level any layer may enable for target, and the
@@ -391,7 +386,7 @@ func (d *Dispatch) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	dispatchesMu.Lock()
-	d.setFloor(callFloor(LevelOff, LevelOff))
+	d.setFloors(LevelOff, LevelOff)
 	dispatchesMu.Unlock()
 	var errs []error
 	for i := range d.layers {
@@ -445,20 +440,22 @@ const shutdownGrace = 20 * time.Millisecond
 var noop = func() *Dispatch {
 	d := &Dispatch{reg: registry.New()}
 	d.events.New = func() any { return new(Event) }
-	d.floor.Store(callFloor(LevelOff, LevelOff))
+	d.floors[0].Store(int64(LevelOff))
+	d.floors[1].Store(int64(LevelOff))
 	return d
 }()
 
 var (
 	defaultDispatch atomic.Pointer[Dispatch]
-	// defaultFloor mirrors the default dispatch's minLevel, so that a tracer following
-	// the default checks its level with one load instead of two.
-	defaultFloor atomic.Int64
+	// defaultFloors mirror the default dispatch's floors, so that a tracer following the
+	// default checks its level with one load instead of two.
+	defaultFloors [2]atomic.Int64
 )
 
 func init() {
 	defaultDispatch.Store(noop)
-	defaultFloor.Store(callFloor(LevelOff, LevelOff))
+	defaultFloors[0].Store(int64(LevelOff))
+	defaultFloors[1].Store(int64(LevelOff))
 }
 
 // SetDefault installs d as the process-wide default, used by the package-level functions
@@ -471,22 +468,28 @@ func SetDefault(d *Dispatch) (restore func()) {
 	dispatchesMu.Lock()
 	defer dispatchesMu.Unlock()
 	prev := defaultDispatch.Swap(d)
-	defaultFloor.Store(d.floor.Load())
+	mirrorFloors(d)
 	return func() {
 		dispatchesMu.Lock()
 		defer dispatchesMu.Unlock()
 		defaultDispatch.Store(prev)
-		defaultFloor.Store(prev.floor.Load())
+		mirrorFloors(prev)
 	}
 }
 
-// setFloor changes d's packed level floors, and the default's mirror of them. Callers
-// hold dispatchesMu, or own d before it can be the default.
-func (d *Dispatch) setFloor(f int64) {
-	d.floor.Store(f)
+// setFloors changes d's level floors, and the default's mirror of them. Callers hold
+// dispatchesMu, or own d before it can be the default.
+func (d *Dispatch) setFloors(plain, field Level) {
+	d.floors[0].Store(int64(plain))
+	d.floors[1].Store(int64(min(plain, field)))
 	if defaultDispatch.Load() == d {
-		defaultFloor.Store(f)
+		mirrorFloors(d)
 	}
+}
+
+func mirrorFloors(d *Dispatch) {
+	defaultFloors[0].Store(d.floors[0].Load())
+	defaultFloors[1].Store(d.floors[1].Load())
 }
 
 // Default returns the current default dispatch (a no-op one when none was set).

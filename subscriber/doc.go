@@ -21,13 +21,25 @@
 //		metrics.New(),
 //	)
 //	if err != nil { ... }
-//	defer d.Shutdown(context.Background())
 //	subscriber.SetDefault(d)
+//	defer func() {
+//		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+//		defer cancel()
+//		_ = d.Shutdown(ctx) // flushes what layers buffer; returns by the deadline
+//	}()
 //
 // A filter decides which spans and events a layer sees ([WithFilter]); each layer can have
 // its own, and a layer whose filter rejects a span sees none of that span's hooks while the
-// other layers see all of them. The filter package (layers/filter) has level filters,
-// env-filter directives ("info,songs/db=debug") and reloadable filters.
+// other layers see all of them. A [GlobalFilter] composed among the layers filters for all
+// of them, like tracing-subscriber's EnvFilter on the registry. The filter package
+// (layers/filter) has level filters, env-filter directives ("info,songs/db=debug") and
+// reloadable filters.
+//
+// Two kinds of layer want spans by something other than a filter. A layer that only
+// serves others ([Serving]: storage) sees exactly what at least one other layer enabled,
+// so composing it unfiltered costs nothing for calls the others reject. A layer that
+// wants calls for their fields ([FieldWanter]: metrics wants spans with metric_* fields)
+// sees those at any level and nothing else.
 //
 // # Instrumenting code
 //
@@ -58,6 +70,30 @@
 // span allocates one object, the ctx that carries it; its record comes from a pool and its
 // handle is generation-checked, so a Span kept after End can never touch a reused record.
 // [Span.End] is idempotent and safe from any goroutine.
+//
+// With the README's composition (storage and metrics unfiltered, logfmt filtered at
+// INFO), a DEBUG span or event costs the level check, a look at the tracer's cached
+// target levels and a scan of its field keys for the prefixes the metrics layer wants,
+// and allocates nothing. A layer's location (the caller's PC) is captured only for
+// events a layer that prints locations enabled.
+//
+// # Guarantees
+//
+//   - No layer sees a span hook (OnRecord, OnEnter, OnExit, OnFollowsFrom) after that
+//     span's OnClose: End waits for such a hook already running. Hooks must therefore
+//     not call Record, Enter, Exit or End on the span they were given.
+//   - An event may race the End of its span. OnEvent then either runs before End began,
+//     or sees ev.Span.Closed() report true, or (once the span's record is gone) sees the
+//     zero ev.Span with the trace id still in ev.TraceID.
+//   - A panic in a filter or a layer reaches the caller (net/http recovers a handler's
+//     panic), and leaks nothing: every record is released and the live count returns to
+//     zero. A panic in one layer's OnClose does not keep the later layers from theirs; a
+//     panic in OnNewSpan closes the span for the layers that saw it start.
+//   - A span started from the ctx of a span that has already ended keeps the trace and
+//     its parent's id ([SpanRef.ParentID]), and layers can tell it from a root
+//     ([SpanRef.ParentEnded]).
+//   - [Dispatch.Shutdown] returns by ctx's deadline, naming the layers that had not
+//     finished.
 //
 // # Across processes
 //

@@ -16,7 +16,7 @@ import (
 //	}, slog.String("db.system", "postgresql"))
 func (t *Tracer) Do(ctx context.Context, name string, fn func(context.Context) error, fields ...slog.Attr) (err error) {
 	d := t.dispatch()
-	if t.floor.Load() > int64(LevelInfo) || !t.wants(d, LevelInfo, KindSpan, fields) {
+	if t.floors[min(len(fields), 1)].Load() > int64(LevelInfo) || !t.wants(d, LevelInfo, KindSpan, fields) {
 		return fn(ctx)
 	}
 	ctx, span := d.startSpan(ctx, Metadata{Name: name, Target: t.target, Level: LevelInfo, Kind: KindSpan}, fields, false, 3)
@@ -80,13 +80,12 @@ func (t *Tracer) Go(ctx context.Context, name string, fn func(context.Context) e
 	}
 	d := t.dispatch()
 	var span Span
-	if t.floor.Load() <= int64(LevelInfo) && t.wants(d, LevelInfo, KindSpan, fields) {
+	if t.floors[min(len(fields), 1)].Load() <= int64(LevelInfo) && t.wants(d, LevelInfo, KindSpan, fields) {
 		ctx, span = d.startSpan(ctx, Metadata{Name: name, Target: t.target, Level: LevelInfo, Kind: KindSpan}, fields, true, 3)
 	} else {
 		ctx = context.WithoutCancel(ctx)
 	}
 	go func() {
-		defer close(task.done)
 		returned := false
 		defer func() {
 			if returned {
@@ -96,10 +95,12 @@ func (t *Tracer) Go(ctx context.Context, name string, fn func(context.Context) e
 			if p == nil { // runtime.Goexit: nothing to re-raise
 				task.err = ErrTaskExited
 				span.EndErr(errGoexit)
+				close(task.done)
 				return
 			}
 			// The deferred call runs on top of the panicking frames, so the crash's
-			// stack trace still shows where fn panicked.
+			// stack trace still shows where fn panicked. done stays open: the program
+			// is going down, and Wait must not report on a task that never finished.
 			span.EndErr(fmt.Errorf("panic: %v", p))
 			panic(p)
 		}()
@@ -107,6 +108,7 @@ func (t *Tracer) Go(ctx context.Context, name string, fn func(context.Context) e
 		returned = true
 		task.err = err
 		span.EndErr(err)
+		close(task.done)
 	}()
 	return task
 }

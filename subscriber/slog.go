@@ -48,7 +48,7 @@ func (h *SlogHandler) Handle(ctx context.Context, r slog.Record) error {
 		return true
 	})
 	var mask uint64
-	if h.t.floor.Load() <= int64(level) && h.t.wants(d, level, KindEvent, ev.Attrs) {
+	if h.t.floors[min(len(ev.Attrs), 1)].Load() <= int64(level) && h.t.wants(d, level, KindEvent, ev.Attrs) {
 		mask = d.eventMask(ev)
 	}
 	if mask&d.eventLoc != 0 {

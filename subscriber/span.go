@@ -28,19 +28,18 @@ type spanState struct {
 	// FollowsFrom) with each other and with End, so that no layer sees one of them after
 	// the span's OnClose.
 	hookMu sync.Mutex
-	// mu guards fields, scratch, err and end after the span is published.
-	mu      sync.Mutex
-	fields  []slog.Attr
-	scratch []slog.Attr
-	err     error
+	// mu guards fields and err after the span is published.
+	mu     sync.Mutex
+	fields []slog.Attr
+	err    error
 	// failed, end and exits are read and written with sync/atomic functions while the
 	// span is alive, and with plain writes by the reset, when nothing else can reach it
 	// (an atomic store there would cost a locked instruction per field per span).
 	failed uint32 // 1 once the span ended with an error; read lock-free by every metrics close
-	end    int64  // registry.Nanotime at End; 0 while open
 	// exits is (exits - enters): the span is entered 1-exits times. Starting at zero means
-	// "entered once" with no store at Start.
+	// "entered once" with no store at Start. Next to failed, so the two share a word.
 	exits int32
+	end   int64 // registry.Nanotime at End; 0 while open
 }
 
 var stateSlot = registry.NewSlot(func(s *spanState) {
@@ -51,8 +50,6 @@ var stateSlot = registry.NewSlot(func(s *spanState) {
 	s.endedParent = 0
 	clear(s.fields)
 	s.fields = s.fields[:0]
-	clear(s.scratch)
-	s.scratch = s.scratch[:0]
 	s.err = nil
 	s.failed = 0
 	s.end = 0
@@ -280,11 +277,24 @@ func (s Span) Record(attrs ...slog.Attr) {
 		return
 	}
 	st.mu.Lock()
-	st.scratch = appendAttrs(st.scratch[:0], attrs)
-	st.fields = mergeAttrs(st.fields, st.scratch)
+	bp := recordScratch.Get().(*[]slog.Attr)
+	defer putRecordScratch(bp)
+	*bp = appendAttrs((*bp)[:0], attrs)
+	st.fields = mergeAttrs(st.fields, *bp)
 	st.mu.Unlock()
-	// scratch is only written under hookMu, which we hold, so layers may read it.
-	st.d.dispatchRecord(SpanRef{r, st}, st.scratch)
+	st.d.dispatchRecord(SpanRef{r, st}, *bp)
+}
+
+// recordScratch holds the flattened fields of a Record call while its hooks run: a pool
+// rather than a buffer per span, which every open span would carry.
+var recordScratch = sync.Pool{New: func() any { s := make([]slog.Attr, 0, 8); return &s }}
+
+func putRecordScratch(bp *[]slog.Attr) {
+	clear(*bp)
+	if cap(*bp) <= 64 {
+		*bp = (*bp)[:0]
+		recordScratch.Put(bp)
+	}
 }
 
 func (d *Dispatch) dispatchRecord(ref SpanRef, fields []slog.Attr) {

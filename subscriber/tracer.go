@@ -19,8 +19,11 @@ import (
 type Tracer struct {
 	target string
 	dp     *atomic.Pointer[Dispatch] // &defaultDispatch, or the tracer's own bound pointer
-	floor  *atomic.Int64             // the packed floors of *dp: &defaultFloor or &d.floor
-	cache  atomic.Pointer[interest]
+	floors *[2]atomic.Int64          // the level floors of *dp (see Dispatch.floors)
+	// anyFloor is &floors[1], the lower one: Start's inlined check, which the inlining
+	// budget allows one plain load and no field count.
+	anyFloor *atomic.Int64
+	cache    atomic.Pointer[interest]
 }
 
 type interest struct {
@@ -32,12 +35,12 @@ type interest struct {
 
 // NewTracer returns a tracer for target that uses the default dispatch.
 func NewTracer(target string) *Tracer {
-	return &Tracer{target: target, dp: &defaultDispatch, floor: &defaultFloor}
+	return &Tracer{target: target, dp: &defaultDispatch, floors: &defaultFloors, anyFloor: &defaultFloors[1]}
 }
 
 // Tracer returns a tracer for target bound to d.
 func (d *Dispatch) Tracer(target string) *Tracer {
-	t := &Tracer{target: target, dp: new(atomic.Pointer[Dispatch]), floor: &d.floor}
+	t := &Tracer{target: target, dp: new(atomic.Pointer[Dispatch]), floors: &d.floors, anyFloor: &d.floors[1]}
 	t.dp.Store(d)
 	return t
 }
@@ -83,7 +86,7 @@ func (t *Tracer) wants(d *Dispatch, level Level, kind Kind, fields []slog.Attr) 
 // fields, and Enabled says true for it.
 func (t *Tracer) Enabled(level Level) bool {
 	d := t.dispatch()
-	if int64(level) < t.floor.Load() {
+	if int64(level) < t.floors[1].Load() {
 		return false
 	}
 	c := t.interestIn(d)
@@ -100,7 +103,7 @@ func (t *Tracer) Enabled(level Level) bool {
 // A disabled span is the zero Span and the returned ctx is ctx itself. A nil ctx is
 // taken as context.Background().
 func (t *Tracer) Start(ctx context.Context, name string, fields ...slog.Attr) (_ context.Context, span Span) {
-	if t.floor.Load() <= int64(LevelInfo) {
+	if t.anyFloor.Load() <= int64(LevelInfo) {
 		ctx, span = t.start(ctx, LevelInfo, name, fields)
 	}
 	return ctx, span
@@ -108,7 +111,7 @@ func (t *Tracer) Start(ctx context.Context, name string, fields ...slog.Attr) (_
 
 // StartLevel is Start at the given level.
 func (t *Tracer) StartLevel(ctx context.Context, level Level, name string, fields ...slog.Attr) (_ context.Context, span Span) {
-	if t.floor.Load() <= int64(level) {
+	if t.anyFloor.Load() <= int64(level) {
 		ctx, span = t.start(ctx, level, name, fields)
 	}
 	return ctx, span
@@ -117,6 +120,9 @@ func (t *Tracer) StartLevel(ctx context.Context, level Level, name string, field
 // start is the part of Start after the level floor. It must be called directly from the
 // exported method the user called, for the PC to be the user's.
 func (t *Tracer) start(ctx context.Context, level Level, name string, fields []slog.Attr) (context.Context, Span) {
+	if len(fields) == 0 && int64(level) < t.floors[0].Load() {
+		return ctx, Span{} // Start's inlined check could not count the fields
+	}
 	d := t.dispatch()
 	if !t.wants(d, level, KindSpan, fields) {
 		return ctx, Span{}
@@ -126,28 +132,28 @@ func (t *Tracer) start(ctx context.Context, level Level, name string, fields []s
 
 // Trace logs a TRACE event in the span ctx carries.
 func (t *Tracer) Trace(ctx context.Context, msg string, fields ...slog.Attr) {
-	if t.floor.Load() <= int64(LevelTrace) {
+	if t.floors[min(len(fields), 1)].Load() <= int64(LevelTrace) {
 		t.log(ctx, LevelTrace, msg, fields)
 	}
 }
 
 // Debug logs a DEBUG event in the span ctx carries.
 func (t *Tracer) Debug(ctx context.Context, msg string, fields ...slog.Attr) {
-	if t.floor.Load() <= int64(LevelDebug) {
+	if t.floors[min(len(fields), 1)].Load() <= int64(LevelDebug) {
 		t.log(ctx, LevelDebug, msg, fields)
 	}
 }
 
 // Info logs an INFO event in the span ctx carries.
 func (t *Tracer) Info(ctx context.Context, msg string, fields ...slog.Attr) {
-	if t.floor.Load() <= int64(LevelInfo) {
+	if t.floors[min(len(fields), 1)].Load() <= int64(LevelInfo) {
 		t.log(ctx, LevelInfo, msg, fields)
 	}
 }
 
 // Warn logs a WARN event in the span ctx carries.
 func (t *Tracer) Warn(ctx context.Context, msg string, fields ...slog.Attr) {
-	if t.floor.Load() <= int64(LevelWarn) {
+	if t.floors[min(len(fields), 1)].Load() <= int64(LevelWarn) {
 		t.log(ctx, LevelWarn, msg, fields)
 	}
 }
@@ -155,14 +161,14 @@ func (t *Tracer) Warn(ctx context.Context, msg string, fields ...slog.Attr) {
 // Error logs an ERROR event in the span ctx carries. Storage keeps an "error" field of
 // the event on the span, so the span counts as failed.
 func (t *Tracer) Error(ctx context.Context, msg string, fields ...slog.Attr) {
-	if t.floor.Load() <= int64(LevelError) {
+	if t.floors[min(len(fields), 1)].Load() <= int64(LevelError) {
 		t.log(ctx, LevelError, msg, fields)
 	}
 }
 
 // Log logs an event at any level in the span ctx carries.
 func (t *Tracer) Log(ctx context.Context, level Level, msg string, fields ...slog.Attr) {
-	if t.floor.Load() <= int64(level) {
+	if t.floors[min(len(fields), 1)].Load() <= int64(level) {
 		t.log(ctx, level, msg, fields)
 	}
 }
@@ -194,7 +200,7 @@ var std = NewTracer("")
 // Start starts an INFO span with the default dispatch and an empty target; see
 // [Tracer.Start]. Prefer a package-level [Tracer] so target directives apply.
 func Start(ctx context.Context, name string, fields ...slog.Attr) (_ context.Context, span Span) {
-	if std.floor.Load() <= int64(LevelInfo) {
+	if std.anyFloor.Load() <= int64(LevelInfo) {
 		ctx, span = std.start(ctx, LevelInfo, name, fields)
 	}
 	return ctx, span
@@ -202,28 +208,28 @@ func Start(ctx context.Context, name string, fields ...slog.Attr) (_ context.Con
 
 // Info logs an INFO event with the default dispatch; see [Tracer.Info].
 func Info(ctx context.Context, msg string, fields ...slog.Attr) {
-	if std.floor.Load() <= int64(LevelInfo) {
+	if std.floors[min(len(fields), 1)].Load() <= int64(LevelInfo) {
 		std.log(ctx, LevelInfo, msg, fields)
 	}
 }
 
 // Warn logs a WARN event with the default dispatch; see [Tracer.Warn].
 func Warn(ctx context.Context, msg string, fields ...slog.Attr) {
-	if std.floor.Load() <= int64(LevelWarn) {
+	if std.floors[min(len(fields), 1)].Load() <= int64(LevelWarn) {
 		std.log(ctx, LevelWarn, msg, fields)
 	}
 }
 
 // Error logs an ERROR event with the default dispatch; see [Tracer.Error].
 func Error(ctx context.Context, msg string, fields ...slog.Attr) {
-	if std.floor.Load() <= int64(LevelError) {
+	if std.floors[min(len(fields), 1)].Load() <= int64(LevelError) {
 		std.log(ctx, LevelError, msg, fields)
 	}
 }
 
 // Debug logs a DEBUG event with the default dispatch; see [Tracer.Debug].
 func Debug(ctx context.Context, msg string, fields ...slog.Attr) {
-	if std.floor.Load() <= int64(LevelDebug) {
+	if std.floors[min(len(fields), 1)].Load() <= int64(LevelDebug) {
 		std.log(ctx, LevelDebug, msg, fields)
 	}
 }
