@@ -89,11 +89,13 @@ func ExampleTracer_Go() {
 	d := subscriber.MustNew(printer{})
 	tr := d.Tracer("songs")
 	ctx, req := tr.Start(context.Background(), "HTTP request")
+	responded := make(chan struct{})
 	task := tr.Go(ctx, "async.enrich", func(ctx context.Context) error {
-		// Runs after the request ended; same trace, no parent, ctx not cancelled with it.
+		<-responded // outlives the request: same trace, no parent, ctx not cancelled with it
 		return nil
 	})
 	req.End()
+	close(responded)
 	_ = task.Wait()
 	// Output:
 	// start HTTP request []
