@@ -29,10 +29,41 @@ type song struct {
 type app struct {
 	mu    sync.Mutex
 	songs []song
-	tasks []*subscriber.Task
+	// running holds the background tasks not yet known to be finished: finished ones
+	// are dropped as new ones start, so a long-running server keeps only the live ones.
+	running map[*subscriber.Task]struct{}
+	// failures counts finished tasks that failed; their errors are on their spans and
+	// in the log already. firstErr is the first, for wait's answer.
+	failures int
+	firstErr error
 }
 
-func newApp() *app { return &app{} }
+func newApp() *app { return &app{running: make(map[*subscriber.Task]struct{})} }
+
+// track keeps a new background task, and forgets those that finished.
+func (a *app) track(task *subscriber.Task) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for t := range a.running {
+		select {
+		case <-t.Done():
+			a.finished(t)
+		default:
+		}
+	}
+	a.running[task] = struct{}{}
+}
+
+// finished records a finished task's outcome; the caller holds a.mu.
+func (a *app) finished(t *subscriber.Task) {
+	delete(a.running, t)
+	if err := t.Wait(); err != nil {
+		a.failures++
+		if a.firstErr == nil {
+			a.firstErr = err
+		}
+	}
+}
 
 // createSong handles POST /songs: the article's request, with a vendor call, a database
 // insert and background enrichment.
@@ -78,9 +109,7 @@ func (a *app) handle(ctx context.Context, r *http.Request) (int, error) {
 		httpTr.Info(ctx, "song enriched", slog.String("title", s.Title))
 		return nil
 	}, slog.String("subject", "song.enrich"))
-	a.mu.Lock()
-	a.tasks = append(a.tasks, task)
-	a.mu.Unlock()
+	a.track(task)
 	return http.StatusCreated, nil
 }
 
@@ -99,14 +128,23 @@ func lookupVendor(ctx context.Context, s song) error {
 	return nil
 }
 
-// wait waits for the background work the requests started.
+// wait waits for the background work the requests started, and returns the first
+// error of a failed task (with how many failed), or nil.
 func (a *app) wait() error {
 	a.mu.Lock()
-	tasks := a.tasks
-	a.mu.Unlock()
-	var errs []error
-	for _, t := range tasks {
-		errs = append(errs, t.Wait())
+	defer a.mu.Unlock()
+	for t := range a.running {
+		a.finished(t)
 	}
-	return errors.Join(errs...)
+	if a.failures > 0 {
+		return fmt.Errorf("%d background tasks failed, the first with: %w", a.failures, a.firstErr)
+	}
+	return nil
+}
+
+// pending returns how many background tasks the app still holds.
+func (a *app) pending() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.running)
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -73,5 +75,27 @@ func TestDemoLogsCorrelatedLinesAndDerivesMetrics(t *testing.T) {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
 		}
+	}
+}
+
+// A server that runs for days must not keep every request's background task: finished
+// tasks are dropped as new ones start.
+func TestServerForgetsFinishedBackgroundTasks(t *testing.T) {
+	a := newApp()
+	for i := 0; i < 200; i++ {
+		done := httpTr.Go(context.Background(), "work", func(context.Context) error { return nil })
+		<-done.Done()
+		a.track(done)
+	}
+	if n := a.pending(); n > 1 {
+		t.Fatalf("the app holds %d background tasks after 200 finished ones, want at most the newest", n)
+	}
+	failing := httpTr.Go(context.Background(), "work", func(context.Context) error { return errors.New("enrich failed") })
+	a.track(failing)
+	if err := a.wait(); err == nil || !strings.Contains(err.Error(), "enrich failed") {
+		t.Fatalf("wait() = %v, want the failed task's error", err)
+	}
+	if a.pending() != 0 {
+		t.Fatalf("pending() = %d after wait, want 0", a.pending())
 	}
 }
