@@ -420,8 +420,13 @@ func (s Span) End() {
 
 // EndErr ends the span with an error: a non-nil err is recorded as the field "error"
 // and marks the span failed (metrics count it as result="error", exporters flag it).
-// A nil err is a plain End.
-func (s Span) EndErr(err error) { s.end(err) }
+// A nil err, also a typed nil (an error interface holding a nil pointer), is a plain End.
+func (s Span) EndErr(err error) {
+	if err != nil && isNilPointer(err) {
+		err = nil
+	}
+	s.end(err)
+}
 
 func (s Span) end(err error) {
 	r, ok := s.h.Close()

@@ -70,3 +70,23 @@ func TestNilContextIsTakenAsBackground(t *testing.T) {
 		t.Fatalf("Live() = %d", d.Registry().Live())
 	}
 }
+
+type nilPtrErr struct{}
+
+func (*nilPtrErr) Error() string { return "never" }
+
+// A typed nil error (an error interface holding a nil pointer) is no error: EndErr with it
+// is a plain End.
+func TestEndErrWithATypedNilIsAPlainEnd(t *testing.T) {
+	var failed, hasErr bool
+	d := subscriber.MustNew(&closeProbe{fn: func(s subscriber.SpanRef) {
+		failed = s.Failed()
+		_, hasErr = s.Field("error")
+	}})
+	_, span := d.Tracer("test").Start(context.Background(), "s")
+	var p *nilPtrErr
+	span.EndErr(p)
+	if failed || hasErr {
+		t.Fatalf("EndErr(typed nil): Failed=%v, error field=%v; want a plain End", failed, hasErr)
+	}
+}

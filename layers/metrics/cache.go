@@ -5,11 +5,13 @@ import (
 	"sync/atomic"
 )
 
-// The series cache maps the raw identity of a series (metric name, span name, result and
-// label values, as bytes) to its handles. Reads are lock-free: each shard publishes an
-// immutable open-addressing table through an atomic pointer, and a writer (only on the
-// first sight of an identity, under Layer.mu) copies the shard's table with the new entry
-// and publishes the copy. Steady-state lookups therefore take no lock, write no shared
+// The series cache maps the raw identity of a label set (a span's metric name, span
+// name and label values; an event's labels, metric kind and name; as bytes) to what it
+// updates: a span's series pair, an event's series. The memo (memo.go) is a second
+// table of the same kind. Reads are lock-free: each shard publishes an immutable
+// open-addressing table through an atomic pointer, and a writer (only on the first
+// sight of an identity, under Layer.mu) copies the shard's table with the new entry and
+// publishes the copy. Steady-state lookups therefore take no lock, write no shared
 // memory and allocate nothing.
 
 const (
@@ -36,12 +38,14 @@ type cacheTable struct {
 	slots []*entry
 }
 
-// entry is one cached identity. key holds the identity bytes, compared on lookup, so a
-// hash collision never mixes two series.
+// entry is one cached identity. key holds the identity bytes (memo, in the memo table),
+// compared on lookup, so a hash collision never mixes two series.
 type entry struct {
 	hash uint64
 	key  string
-	h    *handles
+	memo *memoKey
+	h    *handles    // an event's series
+	ss   *spanSeries // a span's series pair
 }
 
 func newSeriesCache() *seriesCache {
@@ -62,6 +66,24 @@ func (c *seriesCache) lookup(h uint64, key []byte) *entry {
 			return nil
 		}
 		if e.hash == h && e.key == string(key) {
+			return e
+		}
+	}
+}
+
+// lookupMemo returns the memo entry for p, or nil (see memo.go).
+func (c *seriesCache) lookupMemo(p *memoProbe) *entry {
+	h := p.h
+	t := c.shards[h>>(64-cacheShardBits)].tab.Load()
+	if t == nil {
+		return nil
+	}
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		e := t.slots[i]
+		if e == nil {
+			return nil
+		}
+		if e.hash == h && e.memo.matches(p) {
 			return e
 		}
 	}

@@ -3,14 +3,17 @@
 //
 // # Metrics from spans
 //
-// A span whose own fields hold metric_name=<name> updates two series when it ends:
+// A span started with metric_name=<name> among its fields updates two series when it
+// ends:
 //
 //	<name>_total                 a counter of the spans that ended
 //	<name>_duration_seconds      a histogram (with le buckets) of their durations
 //
 // Their labels are the span's own metric_label_<key>=<value> fields as <key>="<value>",
 // plus span_name (the span's name) and result: "error" when the span failed, "ok"
-// otherwise. A span failed when it ended with EndErr or has an "error" field of its own;
+// otherwise. A span failed when it ended with EndErr or has an "error" field of its own
+// that names an actual error (not nil, a nil error or an empty string:
+// slog.Any("error", err) with a nil err is no failure; see subscriber.IsErrorValue);
 // with the storage layer composed (before this one), also when storage.HasError says so:
 // any of storage's error fields, including those of events logged inside the span.
 //
@@ -30,7 +33,16 @@
 //
 // Only a span's own fields count: a child span does not inherit its parent's
 // metric_name or labels, so every metric counts exactly the spans that asked for it.
-// Fields recorded after the start (Span.Record) count too, up to the end.
+//
+// A span asks for metrics at its start: the layer is a [subscriber.FieldWanter], so the
+// dispatch shows it only the spans with at least one metric_* field among their start
+// fields (at any level: a DEBUG span with metric_name counts even when the other layers
+// log INFO and above), and the events with a metric field or an error field. Give
+// metric_name at Start. Fields recorded later with Span.Record count too, up to the end
+// (a label known only after the work, a corrected metric_name), but only for a span that
+// started with a metric_* field: a span started without any never counts, even if
+// metric_name is recorded later. A span that must learn its name later can start with
+// one of its labels, or with a placeholder metric_name that it records over.
 //
 // # Names, labels and cardinality
 //
@@ -44,8 +56,20 @@
 // events that would add more are not recorded and are counted in
 // strata_metrics_dropped_series_total{metric="<name>"}. Distinct metric names are capped
 // the same way ([WithMaxMetrics], counted in strata_metrics_dropped_metrics_total).
-// A name already exposed with another type (an event histogram "x_total" next to a span
-// metric "x", say) is refused the same way, so one name never has two types.
+//
+// Every name the exposition holds belongs to one metric, so that a Prometheus parser
+// never rejects the scrape: a span metric <name> owns <name>_total and
+// <name>_duration_seconds with its _bucket, _sum and _count series; an event histogram
+// h owns h, h_bucket, h_sum and h_count; an event counter or gauge its name. So do the
+// layer's self-metrics, the names registered with [Layer.RegisterGauge] and, with
+// [WithProcessMetrics], the Go and process metrics. The first metric to expose a name
+// keeps it; a later span or event metric that would expose one of its names (a
+// counter.ok_duration_seconds_count gauge next to a span metric "ok", a span metric
+// "late" after a gauge late_duration_seconds_sum, a monotonic_counter.ok next to the
+// span metric's ok_total) records nothing and is counted in
+// strata_metrics_dropped_series_total{metric="<its name>"}, and RegisterGauge refuses a
+// taken name with an error. Metrics the application registers directly in the set, or in
+// the sets given with [WithSets], are not checked: keep their names apart.
 //
 // # Metrics from events
 //
@@ -80,10 +104,14 @@
 //
 // # Cost
 //
-// At a span's close, a label set seen before costs a hash of the span's metric fields,
-// a lock-free cache lookup, an atomic add and a histogram update (which locks only that
-// series): no lock shared by all goroutines, no allocation, no series name built. Label
-// values of kinds other than string, number, bool and time are formatted on each close,
-// which allocates. The first sight of a label set builds its series names once, under a
-// lock.
+// The layer resolves a span's series when it starts. Spans from a call site that passes
+// its metric name, labels and span name as constants (or as strings it keeps) find them
+// by the addresses of those strings in a lock-free table, checked against copies of
+// their bytes; other spans build their label set's identity bytes, hash them and look
+// them up in a lock-free cache. At close, a span whose metric fields did not change since
+// picks the series of its result, then does an atomic add and a histogram update (which
+// locks only that series). No lock shared by all goroutines, no allocation, no series
+// name built. Label values of kinds other than string, number, bool and time are
+// formatted each time they are looked up, which allocates. The first sight of a label
+// set builds its series names once, under a lock.
 package metrics

@@ -169,7 +169,7 @@ func (l *Layer) eventSeries(kind famKind, raw string, attrs []slog.Attr, idx []i
 		labels = formatLabels(pairs)
 	}
 	series := name + labels
-	return l.seriesLocked(fam, labels, h, key, func() *handles {
+	hs := l.seriesLocked(fam, labels, func() *handles {
 		switch kind {
 		case famMonotonic:
 			return &handles{count: l.set.GetOrCreateFloatCounter(series)}
@@ -178,4 +178,8 @@ func (l *Layer) eventSeries(kind famKind, raw string, attrs []slog.Attr, idx []i
 		}
 		return &handles{hist: l.set.GetOrCreatePrometheusHistogramExt(series, l.eventBuckets)}
 	})
+	if hs != nil {
+		l.cacheLocked(fam, &entry{hash: h, key: string(key), h: hs})
+	}
+	return hs
 }

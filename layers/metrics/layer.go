@@ -3,7 +3,6 @@ package metrics
 import (
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"net/http"
 	"slices"
@@ -11,9 +10,6 @@ import (
 	"sync/atomic"
 
 	vm "github.com/VictoriaMetrics/metrics"
-
-	"github.com/strata-go/strata/registry"
-	"github.com/strata-go/strata/subscriber"
 )
 
 // DefaultBuckets are the default upper bounds, in seconds, of the
@@ -139,7 +135,12 @@ func normalizeBuckets(b, def []float64) []float64 {
 type Layer struct {
 	config // as the options left it; read-only after New
 
+	// cache maps the identity bytes of a series (a span's metric name, span name and
+	// label values; an event's labels and metric) to what it updates. memo maps the
+	// start fields of spans seen before, by the addresses of their strings, to their
+	// series: see memo.go.
 	cache *seriesCache
+	memo  *seriesCache
 
 	// families is the copy-on-write map of metric families, read without a lock.
 	families     atomic.Pointer[map[famKey]*family]
@@ -148,9 +149,9 @@ type Layer struct {
 
 	// mu serialises the slow path: creating families, series and cache entries.
 	mu sync.Mutex
-	// claims maps each exposed family name to its Prometheus type, so that one name is
-	// never exposed with two types. Guarded by mu.
-	claims map[string]string
+	// claims maps every name the layer exposes to its owner (see claims.go). Guarded by
+	// mu.
+	claims map[string]famKey
 }
 
 // New returns a metrics layer configured by opts.
@@ -173,10 +174,15 @@ func New(opts ...Option) *Layer {
 	l := &Layer{
 		config: c,
 		cache:  newSeriesCache(),
-		claims: make(map[string]string),
+		memo:   newSeriesCache(),
+		claims: make(map[string]famKey),
 	}
 	l.families.Store(&map[famKey]*family{})
 	l.droppedNames = l.set.GetOrCreateCounter(droppedMetricsName)
+	l.claimLocked(famKey{kind: famSelf}, []string{droppedSeriesName, droppedMetricsName})
+	if c.process {
+		l.claimLocked(famKey{kind: famProcess}, processMetricNames())
+	}
 	return l
 }
 
@@ -188,8 +194,10 @@ func (l *Layer) Set() *vm.Set { return l.set }
 // RegisterGauge publishes a gauge whose value fn returns at each scrape: the hook for
 // other layers' self-metrics (a queue length, a count of drops). name may carry labels,
 // `strata_skywalking_queue_length{backend="oap"}`. fn must be safe for concurrent calls.
-// It returns an error, and registers nothing, when name is not a valid series name or is
-// already registered.
+// It returns an error, and registers nothing, when name is not a valid series name, is
+// already registered, or its family name is one the layer already exposes otherwise (a
+// derived metric's series, a self-metric); a derived metric that would later expose the
+// gauge's name is refused instead (see the package documentation).
 func (l *Layer) RegisterGauge(name string, fn func() float64) (err error) {
 	if fn == nil {
 		return fmt.Errorf("metrics: RegisterGauge(%q): nil function", name)
@@ -197,12 +205,20 @@ func (l *Layer) RegisterGauge(name string, fn func() float64) (err error) {
 	if err := vm.ValidateMetric(name); err != nil {
 		return fmt.Errorf("metrics: RegisterGauge(%q): %w", name, err)
 	}
+	fam := familyName(name)
+	owner := famKey{kind: famGauge, name: fam}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if o, ok := l.claims[fam]; ok && o != owner {
+		return fmt.Errorf("metrics: RegisterGauge(%q): the name %s is already exposed by %s", name, fam, o)
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("metrics: RegisterGauge(%q): %v", name, p)
 		}
 	}()
 	l.set.NewGauge(name, fn)
+	l.claimLocked(owner, []string{fam})
 	return nil
 }
 
@@ -238,198 +254,6 @@ func (l *Layer) Handler() http.Handler {
 	})
 }
 
-// spanMetric is what the layer keeps per span, captured from the span's own fields in
-// OnNewSpan and OnRecord. The slot is shared by every metrics layer of a dispatch; the
-// capture is idempotent, so two layers filling it see the same value.
-type spanMetric struct {
-	name     slog.Value
-	hasName  bool
-	errField bool
-	// labels are the metric_label_* fields, sorted by key (the suffix), one per key.
-	labels []rawLabel
-	// buf is scratch for the series identity at close, kept with the pooled record.
-	buf []byte
-}
-
-type rawLabel struct {
-	key string
-	val slog.Value
-}
-
-// maxKeptBuf bounds the scratch a pooled record keeps, so one huge label value does not
-// pin memory forever.
-const maxKeptBuf = 4 << 10
-
-var spanSlot = registry.NewSlot(func(m *spanMetric) {
-	m.name = slog.Value{}
-	m.hasName = false
-	m.errField = false
-	clear(m.labels)
-	m.labels = m.labels[:0]
-	if cap(m.buf) > maxKeptBuf {
-		m.buf = nil
-	}
-	m.buf = m.buf[:0]
-})
-
-const (
-	fieldMetricName   = "metric_name"
-	fieldMetricLabel  = "metric_label_"
-	fieldMetricPrefix = "metric_"
-	fieldError        = "error"
-)
-
-func (m *spanMetric) capture(fields []slog.Attr) {
-	for i := range fields {
-		k := fields[i].Key
-		switch {
-		case k == fieldError:
-			// An "error" field holding nil is no error.
-			v := fields[i].Value
-			m.errField = !(v.Kind() == slog.KindAny && v.Any() == nil)
-		case len(k) < len(fieldMetricPrefix) || k[:len(fieldMetricPrefix)] != fieldMetricPrefix:
-		case k == fieldMetricName:
-			m.name = fields[i].Value
-			m.hasName = true
-		case len(k) >= len(fieldMetricLabel) && k[:len(fieldMetricLabel)] == fieldMetricLabel:
-			m.setLabel(k[len(fieldMetricLabel):], fields[i].Value)
-		}
-	}
-}
-
-func (m *spanMetric) setLabel(key string, v slog.Value) {
-	// A span has a handful of labels: a linear scan and an insertion step beat a binary
-	// search here.
-	for i := range m.labels {
-		if m.labels[i].key == key {
-			m.labels[i].val = v
-			return
-		}
-	}
-	m.labels = append(m.labels, rawLabel{key: key, val: v})
-	for j := len(m.labels) - 1; j > 0 && m.labels[j-1].key > m.labels[j].key; j-- {
-		m.labels[j-1], m.labels[j] = m.labels[j], m.labels[j-1]
-	}
-}
-
-// OnNewSpan captures the span's metric_* fields and whether it has an error field.
-func (l *Layer) OnNewSpan(span subscriber.SpanRef, fields []slog.Attr) {
-	if m := spanSlot.Get(span.Record()); m != nil {
-		m.capture(fields)
-	}
-}
-
-// OnRecord captures metric_* and error fields recorded after the start (EndErr records
-// its error this way).
-func (l *Layer) OnRecord(span subscriber.SpanRef, fields []slog.Attr) {
-	if m := spanSlot.Get(span.Record()); m != nil {
-		m.capture(fields)
-	}
-}
-
-// OnClose updates <name>_total and <name>_duration_seconds for a span with an own
-// metric_name field. In steady state (a label set seen before) it takes no lock and
-// allocates nothing.
-func (l *Layer) OnClose(span subscriber.SpanRef) {
-	m := spanSlot.Get(span.Record())
-	if m == nil || !m.hasName {
-		return
-	}
-	failed := m.errField || spanHasError(span)
-	key := appendSpanIdentity(m.buf[:0], m, span.Name(), failed)
-	m.buf = key
-	h := l.cache.hash(key)
-	var hs *handles
-	if e := l.cache.lookup(h, key); e != nil {
-		hs = e.h
-	} else if hs = l.spanSeries(span, m, failed, h, key); hs == nil {
-		return
-	}
-	hs.total.Inc()
-	hs.hist.Update(span.Duration().Seconds())
-}
-
-// appendSpanIdentity appends the bytes that identify a span's series: a tag, then each
-// part length-prefixed so that no two different identities share their bytes.
-func appendSpanIdentity(dst []byte, m *spanMetric, spanName string, failed bool) []byte {
-	dst = append(dst, 'S')
-	if failed {
-		dst = append(dst, 'e')
-	} else {
-		dst = append(dst, 'o')
-	}
-	dst = appendIdentValue(dst, m.name)
-	dst = appendIdentString(dst, spanName)
-	for i := range m.labels {
-		dst = appendIdentString(dst, m.labels[i].key)
-		dst = appendIdentValue(dst, m.labels[i].val)
-	}
-	return dst
-}
-
-func appendIdentString(dst []byte, s string) []byte {
-	dst = appendLen(dst, len(s))
-	return append(dst, s...)
-}
-
-// appendIdentValue appends a value's label text, length-prefixed. The identity is
-// built from the text the exposition shows, not from the value's kind: 5 and "5" make
-// the same label value, so they share one cache entry.
-func appendIdentValue(dst []byte, v slog.Value) []byte {
-	if v.Kind() == slog.KindString {
-		return appendIdentString(dst, v.String())
-	}
-	at := len(dst)
-	dst = append(dst, 0, 0, 0, 0)
-	dst = appendValueText(dst, v)
-	n := len(dst) - at - 4
-	dst[at], dst[at+1], dst[at+2], dst[at+3] = byte(n), byte(n>>8), byte(n>>16), byte(n>>24)
-	return dst
-}
-
-func appendLen(dst []byte, n int) []byte {
-	return append(dst, byte(n), byte(n>>8), byte(n>>16), byte(n>>24))
-}
-
-// spanSeries is the slow path of OnClose: the first sight of an identity.
-func (l *Layer) spanSeries(span subscriber.SpanRef, m *spanMetric, failed bool, h uint64, key []byte) *handles {
-	name := sanitizeMetricName(valueText(m.name))
-	if name == "" {
-		return nil // an empty metric_name names no metric
-	}
-	fam := l.family(famKey{kind: famSpan, name: name})
-	if fam == nil {
-		return nil
-	}
-	if fam.full.Load() {
-		l.dropSeries(fam)
-		return nil
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if e := l.cache.lookup(h, key); e != nil {
-		return e.h
-	}
-	pairs := make([]labelPair, 0, len(m.labels)+2)
-	for _, lb := range m.labels {
-		pairs = append(pairs, labelPair{name: reservedLabel(sanitizeLabelName(lb.key), true), value: escapeLabelValue(valueText(lb.val))})
-	}
-	result := "ok"
-	if failed {
-		result = "error"
-	}
-	pairs = append(pairs,
-		labelPair{name: "span_name", value: escapeLabelValue(span.Name())},
-		labelPair{name: "result", value: result})
-	labels := formatLabels(pairs)
-	return l.seriesLocked(fam, labels, h, key, func() *handles {
-		return &handles{
-			total: l.set.GetOrCreateCounter(name + "_total" + labels),
-			hist:  l.set.GetOrCreatePrometheusHistogramExt(name+"_duration_seconds"+labels, l.buckets),
-		}
-	})
-}
-
 // reservedLabel renames a user label that would clash with one the layer sets itself
 // (span_name and result on span metrics; le, which histograms use, everywhere), the way
 // Prometheus renames clashing target labels.
@@ -440,9 +264,8 @@ func reservedLabel(name string, span bool) string {
 	return name
 }
 
-// seriesLocked finds or creates the series labels of fam and caches key for it. It is
-// called with l.mu held.
-func (l *Layer) seriesLocked(fam *family, labels string, h uint64, key []byte, create func() *handles) *handles {
+// seriesLocked finds or creates the series labels of fam. It is called with l.mu held.
+func (l *Layer) seriesLocked(fam *family, labels string, create func() *handles) *handles {
 	hs := fam.series[labels]
 	if hs == nil {
 		if len(fam.series) >= l.maxSeries {
@@ -459,13 +282,17 @@ func (l *Layer) seriesLocked(fam *family, labels string, h uint64, key []byte, c
 		}
 		fam.series[labels] = hs
 	}
-	// Different raw identities may name one series (keys that sanitise alike, an int and a
-	// string "1"); cap how many are cached so hostile input cannot grow the cache forever.
+	return hs
+}
+
+// cacheLocked caches e, an identity of fam, unless fam has cached too many: different
+// raw identities may name one series (keys that sanitise alike, an int and a string
+// "1"), and hostile input must not grow the cache forever. Called with l.mu held.
+func (l *Layer) cacheLocked(fam *family, e *entry) {
 	if fam.entries < 4*l.maxSeries {
 		fam.entries++
-		l.cache.insert(&entry{hash: h, key: string(key), h: hs})
+		l.cache.insert(e)
 	}
-	return hs
 }
 
 func safeCreate(create func() *handles) (hs *handles) {
@@ -477,14 +304,6 @@ func safeCreate(create func() *handles) (hs *handles) {
 	return create()
 }
 
-// handles are the VictoriaMetrics metrics one series updates.
-type handles struct {
-	total *vm.Counter             // span metrics: <name>_total
-	hist  *vm.PrometheusHistogram // span metrics: duration; histogram.* events
-	count *vm.FloatCounter        // monotonic_counter.* events
-	gauge *vm.Gauge               // counter.* events (up and down)
-}
-
 // famKind tells what a metric family is fed by.
 type famKind uint8
 
@@ -493,7 +312,30 @@ const (
 	famMonotonic
 	famUpDown
 	famHistogram
+	// Owners of exposed names that are no family of derived series (see claims.go).
+	famSelf    // the layer's self-metrics
+	famGauge   // a gauge registered with RegisterGauge
+	famProcess // the Go and process metrics of WithProcessMetrics
 )
+
+// String names an owner in RegisterGauge's error.
+func (k famKey) String() string {
+	switch k.kind {
+	case famSpan:
+		return "span metric " + k.name
+	case famMonotonic:
+		return "event counter " + k.name
+	case famUpDown:
+		return "event up-down counter " + k.name
+	case famHistogram:
+		return "event histogram " + k.name
+	case famSelf:
+		return "the layer's self-metrics"
+	case famGauge:
+		return "registered gauge " + k.name
+	}
+	return "the process metrics"
+}
 
 type famKey struct {
 	kind famKind
@@ -502,30 +344,20 @@ type famKey struct {
 
 // family is one metric name (of one kind) and its series.
 type family struct {
-	key     famKey
-	series  map[string]*handles // by label set; guarded by Layer.mu
-	entries int                 // cached identities; guarded by Layer.mu
-	full    atomic.Bool         // no further series may be created
+	key    famKey
+	series map[string]*handles // by label set; guarded by Layer.mu
+	// spans are the span series pairs of a span family, by label set without result;
+	// guarded by Layer.mu.
+	spans   map[string]*spanSeries
+	entries int         // cached identities; guarded by Layer.mu
+	full    atomic.Bool // no further series may be created
 	dropped atomic.Pointer[vm.Counter]
 }
 
-// exposed returns the names and Prometheus types a family writes.
-func (k famKey) exposed() [][2]string {
-	switch k.kind {
-	case famSpan:
-		return [][2]string{{k.name + "_total", "counter"}, {k.name + "_duration_seconds", "histogram"}}
-	case famMonotonic:
-		return [][2]string{{k.name, "counter"}}
-	case famUpDown:
-		return [][2]string{{k.name, "gauge"}}
-	}
-	return [][2]string{{k.name, "histogram"}}
-}
-
 // family returns the family for k, creating it on first sight. It returns nil (and
-// counts the drop) when the cap on metric names is reached. A family whose exposed names
-// would clash with another type is created full, so its spans and events are counted as
-// dropped.
+// counts the drop) when the cap on metric names is reached. A family that would expose a
+// name another owner already exposes (see claims.go) is created full, so that its spans
+// and events are counted in strata_metrics_dropped_series_total{metric="<name>"}.
 func (l *Layer) family(k famKey) *family {
 	if f := (*l.families.Load())[k]; f != nil {
 		return f
@@ -546,18 +378,11 @@ func (l *Layer) family(k famKey) *family {
 		return nil
 	}
 	f := &family{key: k, series: make(map[string]*handles)}
-	clash := false
-	for _, e := range k.exposed() {
-		if t, ok := l.claims[e[0]]; ok && t != e[1] {
-			clash = true
-		}
+	if k.kind == famSpan {
+		f.spans = make(map[string]*spanSeries)
 	}
-	if clash {
+	if !l.claimLocked(k, k.exposedNames()) {
 		f.full.Store(true)
-	} else {
-		for _, e := range k.exposed() {
-			l.claims[e[0]] = e[1]
-		}
 	}
 	next := make(map[famKey]*family, len(old)+1)
 	for kk, v := range old {
