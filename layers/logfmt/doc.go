@@ -48,7 +48,11 @@
 //
 // The layer makes one Write call per line. For a destination that may be slow, wrap it
 // in an [AsyncWriter]: a bounded queue and one goroutine, lossy by default with an
-// exact count of dropped lines, blocking on request. To send errors to a second
+// exact count of dropped lines, blocking on request. By default the queue holds
+// 128,000 lines and 16 MiB, whichever comes first (its memory stays within the byte
+// bound plus 128 KiB and a 4-byte index per line); the goroutine writes many whole
+// lines per Write call to the destination, and its Close gives up at ctx's deadline
+// and says how many lines were not delivered. To send errors to a second
 // destination as well, use a [LevelRouter]. The layer's Flush and Shutdown (called by
 // the dispatch's) flush and close such writers.
 //
