@@ -85,6 +85,18 @@ func BenchmarkLogfmtEvent(b *testing.B) {
 			strataEvent(tr, ctx)
 		}
 	})
+	// The README composition as shipped (storage, logfmt behind the info directives,
+	// metrics; locations on; the sync writer).
+	b.Run("strata_readme", func(b *testing.B) {
+		tr := newReadme(b, io.Discard, false).tr
+		ctx, parent := tr.Start(context.Background(), "HTTP request", lfSpanFields()...)
+		ctx, child := tr.Start(ctx, "vendor.lastfm.task")
+		b.Cleanup(func() { child.End(); parent.End() })
+		b.ReportAllocs()
+		for b.Loop() {
+			strataEvent(tr, ctx)
+		}
+	})
 	b.Run("zerolog", func(b *testing.B) {
 		logger := zerologEventLogger(io.Discard)
 		b.ReportAllocs()
@@ -92,9 +104,30 @@ func BenchmarkLogfmtEvent(b *testing.B) {
 			zerologEvent(&logger)
 		}
 	})
+	// zerolog with the caller (runtime.Caller per event, its default file:line format):
+	// the peer of the rows with a location.
+	b.Run("zerolog_caller", func(b *testing.B) {
+		logger := zerologEventLogger(io.Discard)
+		b.ReportAllocs()
+		for b.Loop() {
+			logger.Info().Int("vendor.status", 200).Str("vendor", "lastfm").Str("cache", "miss").
+				Int("bytes", 1234).Int("elapsed_ms", 18).Caller().Msg(lfMsg)
+		}
+	})
 	b.Run("zap", func(b *testing.B) {
 		core := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zap.InfoLevel)
 		logger := zap.New(core).With(zap.String("http.method", "POST"), zap.String("http.route", "/songs"),
+			zap.Int("user_id", 4242), zap.String("subject", "vendor.lastfm"), zap.Int("attempt", 1))
+		b.ReportAllocs()
+		for b.Loop() {
+			logger.Info(lfMsg, zap.Int("vendor.status", 200), zap.String("vendor", "lastfm"), zap.String("cache", "miss"),
+				zap.Int("bytes", 1234), zap.Int("elapsed_ms", 18))
+		}
+	})
+	// zap with AddCaller: the peer of the rows with a location.
+	b.Run("zap_caller", func(b *testing.B) {
+		core := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zap.InfoLevel)
+		logger := zap.New(core, zap.AddCaller()).With(zap.String("http.method", "POST"), zap.String("http.route", "/songs"),
 			zap.Int("user_id", 4242), zap.String("subject", "vendor.lastfm"), zap.Int("attempt", 1))
 		b.ReportAllocs()
 		for b.Loop() {

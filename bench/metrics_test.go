@@ -16,8 +16,10 @@ import (
 
 // The derived-metrics benchmarks: a span with metric_name and two metric_label_* fields,
 // closed in steady state (its label set seen before), against what an application does
-// without Strata: format the series name and look the metrics up in VictoriaMetrics on
-// every call.
+// without Strata: either format the series name and look the metrics up in
+// VictoriaMetrics on every call (victoriametrics_direct), or, the idiomatic way, make
+// the handles once and update them (victoriametrics_handles). BenchmarkMetricsWholePerSpan
+// measures the layer's whole per-span cost (DESIGN.md: ≤ 1.5x the handles made once).
 
 var metricAttrs = []slog.Attr{
 	slog.String("metric_name", "db_event"),
@@ -73,6 +75,28 @@ func startEndParallel(b *testing.B, tr *subscriber.Tracer) {
 	})
 }
 
+// vmSeries are VictoriaMetrics handles made once, for the series Strata derives for
+// metricAttrs: what an application keeps in package-level variables.
+type vmSeries struct {
+	total *vm.Counter
+	hist  *vm.PrometheusHistogram
+}
+
+func newVMSeries(set *vm.Set) vmSeries {
+	const labels = `{db="postgres",op="select",result="ok",span_name="db.query"}`
+	return vmSeries{
+		total: set.NewCounter("db_event_total" + labels),
+		hist:  set.NewPrometheusHistogramExt("db_event_duration_seconds"+labels, metrics.DefaultBuckets),
+	}
+}
+
+// vmHandles is one instrumented call with handles made once: the application measures
+// the duration itself (Strata's span does that anyway) and updates both metrics.
+func vmHandles(s vmSeries, start time.Time) {
+	s.total.Inc()
+	s.hist.Update(time.Since(start).Seconds())
+}
+
 // vmDirect is one instrumented call without Strata: the series names formatted and the
 // metrics looked up on each call.
 func vmDirect(set *vm.Set, start time.Time, db, op, result string) {
@@ -111,11 +135,27 @@ func BenchmarkDerivedMetrics(b *testing.B) {
 			vmDirect(set, time.Now(), "postgres", "select", "ok")
 		}
 	})
+	b.Run("victoriametrics_handles", func(b *testing.B) {
+		s := newVMSeries(vm.NewSet())
+		b.ReportAllocs()
+		for b.Loop() {
+			vmHandles(s, time.Now())
+		}
+	})
 	b.Run("strata_parallel", func(b *testing.B) {
 		startEndParallel(b, subscriber.MustNew(metrics.New()).Tracer("bench"))
 	})
 	b.Run("dispatch_without_metrics_parallel", func(b *testing.B) {
 		startEndParallel(b, subscriber.MustNew(nopClose{}).Tracer("bench"))
+	})
+	b.Run("victoriametrics_handles_parallel", func(b *testing.B) {
+		s := newVMSeries(vm.NewSet())
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				vmHandles(s, time.Now())
+			}
+		})
 	})
 	b.Run("victoriametrics_direct_parallel", func(b *testing.B) {
 		set := vm.NewSet()
@@ -125,5 +165,53 @@ func BenchmarkDerivedMetrics(b *testing.B) {
 				vmDirect(set, time.Now(), "postgres", "select", "ok")
 			}
 		})
+	})
+}
+
+// hooksLoop calls the metrics layer's two span hooks (OnNewSpan with the span's fields,
+// then OnClose) b.N times from its own OnClose, on the closing span: the layer's own
+// per-span work, without the dispatch around it.
+type hooksLoop struct {
+	m     *metrics.Layer
+	b     *testing.B
+	attrs []slog.Attr
+}
+
+func (h *hooksLoop) OnClose(span subscriber.SpanRef) {
+	h.b.ReportAllocs()
+	h.b.ResetTimer()
+	for range h.b.N {
+		h.m.OnNewSpan(span, h.attrs)
+		h.m.OnClose(span)
+	}
+	h.b.StopTimer()
+}
+
+// BenchmarkMetricsWholePerSpan is the metrics layer's whole per-span cost for a span with
+// metric_name and 2 labels: with_metrics minus without_metrics (the same dispatch,
+// storage and a do-nothing layer, with and without the metrics layer; compare them
+// round by round), and the layer's two hooks alone (layer_hooks). The peer is
+// VictoriaMetrics with handles made once, including the duration the application must
+// measure itself (two clock reads), since without Strata there is no span to time it.
+// DESIGN.md: ≤ 1.5x victoriametrics_handles, 0 allocs.
+func BenchmarkMetricsWholePerSpan(b *testing.B) {
+	b.Run("with_metrics", func(b *testing.B) {
+		startEnd(b, subscriber.MustNew(storage.New(), nopClose{}, metrics.New()).Tracer("bench"))
+	})
+	b.Run("without_metrics", func(b *testing.B) {
+		startEnd(b, subscriber.MustNew(storage.New(), nopClose{}).Tracer("bench"))
+	})
+	b.Run("layer_hooks", func(b *testing.B) {
+		m := metrics.New()
+		tr := subscriber.MustNew(storage.New(), m, &hooksLoop{m: m, b: b, attrs: metricAttrs}).Tracer("bench")
+		_, span := tr.Start(context.Background(), "db.query", metricAttrs...)
+		span.End()
+	})
+	b.Run("victoriametrics_handles", func(b *testing.B) {
+		s := newVMSeries(vm.NewSet())
+		b.ReportAllocs()
+		for b.Loop() {
+			vmHandles(s, time.Now())
+		}
 	})
 }

@@ -5,6 +5,7 @@
 #   ./run.sh                      all benchmarks, 6 interleaved rounds
 #   COUNT=10 BENCH='SpanStartEnd' ./run.sh
 #   OUT=/tmp/new.txt ./run.sh && benchstat /tmp/old.txt /tmp/new.txt
+#   PAR_BENCH= ./run.sh           no extra -cpu 1 pass for the Parallel benchmarks
 #
 # The test binary is built once and run COUNT times with -count 1, so every round runs
 # each benchmark and its peers back to back: a slow minute on a shared VM then lands on
@@ -14,6 +15,12 @@
 # Environment: COUNT (rounds, default 6: benchstat needs 6 for a confidence interval),
 # BENCH (a -bench regexp, default .), OUT (the raw output file, default
 # $TMPDIR/strata-bench-<date>.txt), BENCHTIME (-benchtime, default 500ms).
+#
+# Parallel benchmarks (RunParallel) are measured with all cores in the main pass (the
+# -N suffix, N = GOMAXPROCS) and again on one core in a second pass per round, with
+# -test.cpu PAR_CPU (default 1: no suffix), so that -cpu 1,N doubles only those rows.
+# PAR_BENCH is that pass's -bench regexp: 'Parallel' when BENCH is '.', otherwise empty
+# (no second pass) unless given.
 set -euo pipefail
 
 cd "$(dirname "$0")"
@@ -21,6 +28,12 @@ cd "$(dirname "$0")"
 COUNT=${COUNT:-6}
 BENCHTIME=${BENCHTIME:-500ms}
 BENCH=${BENCH:-.}
+if [ "$BENCH" = "." ]; then
+	PAR_BENCH=${PAR_BENCH-Parallel}
+else
+	PAR_BENCH=${PAR_BENCH-}
+fi
+PAR_CPU=${PAR_CPU:-1}
 OUT=${OUT:-${TMPDIR:-/tmp}/strata-bench-$(date -u +%Y%m%dT%H%M%SZ).txt}
 
 # benchstat, pinned: the module proxy refuses version lists for golang.org/x/perf, so
@@ -42,6 +55,9 @@ fi
 	echo "# mem:   $(free -h 2>/dev/null | awk '/^Mem:/ {print $2}')"
 	echo "# go:    $(go version)"
 	echo "# cmd:   go test -c -o bench.test . && ${COUNT} rounds of ./bench.test -test.run '^\$' -test.bench '${BENCH}' -test.benchmem -test.benchtime ${BENCHTIME}"
+	if [ -n "$PAR_BENCH" ]; then
+		echo "#        each round then: ./bench.test -test.run '^\$' -test.bench '${PAR_BENCH}' -test.cpu ${PAR_CPU} -test.benchmem -test.benchtime ${BENCHTIME}"
+	fi
 } | tee "$OUT"
 
 BIN=$(mktemp -d)/bench.test
@@ -50,6 +66,9 @@ go test -c -o "$BIN" .
 for round in $(seq "$COUNT"); do
 	echo "# round $round of $COUNT" >&2
 	"$BIN" -test.run '^$' -test.bench "$BENCH" -test.benchmem -test.benchtime "$BENCHTIME" -test.timeout 60m | tee -a "$OUT"
+	if [ -n "$PAR_BENCH" ]; then
+		"$BIN" -test.run '^$' -test.bench "$PAR_BENCH" -test.cpu "$PAR_CPU" -test.benchmem -test.benchtime "$BENCHTIME" -test.timeout 60m | tee -a "$OUT"
+	fi
 done
 
 echo
