@@ -168,12 +168,14 @@ func BenchmarkLogfmtSpanOpenClose(b *testing.B) {
 }
 
 // BenchmarkStorageInherit starts and ends a span with 2 fields at the given depth (under
-// depth-1 ancestors with 3 fields each), through the storage layer alone. Inheritance
-// links to the parent instead of copying, so the cost must not grow with depth.
+// depth-1 ancestors with 3 fields each), through the storage layer and a do-nothing layer
+// it serves (storage alone enables nothing: it wants what the layers it serves want).
+// Inheritance links to the parent instead of copying, so the cost must not grow with
+// depth.
 func BenchmarkStorageInherit(b *testing.B) {
 	for _, depth := range []int{1, 5, 20} {
 		b.Run(fmt.Sprintf("depth=%d", depth), func(b *testing.B) {
-			d := subscriber.MustNew(storage.New())
+			d := subscriber.MustNew(storage.New(), discardLayer{})
 			tr := d.Tracer("bench")
 			ctx := context.Background()
 			var spans []subscriber.Span

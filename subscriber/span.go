@@ -28,10 +28,11 @@ type spanState struct {
 	// FollowsFrom) with each other and with End, so that no layer sees one of them after
 	// the span's OnClose.
 	hookMu sync.Mutex
-	// mu guards fields and err after the span is published.
+	// mu guards fields after the span is published. The error EndErr ended the span
+	// with is its "error" field (with failed set), not a field of its own: every open
+	// span would carry the word.
 	mu     sync.Mutex
 	fields []slog.Attr
-	err    error
 	// failed, end and exits are read and written with sync/atomic functions while the
 	// span is alive, and with plain writes by the reset, when nothing else can reach it
 	// (an atomic store there would cost a locked instruction per field per span).
@@ -50,7 +51,6 @@ var stateSlot = registry.NewSlot(func(s *spanState) {
 	s.endedParent = 0
 	clear(s.fields)
 	s.fields = s.fields[:0]
-	s.err = nil
 	s.failed = 0
 	s.end = 0
 	s.exits = 0
@@ -188,9 +188,18 @@ func (s SpanRef) Err() error {
 	if s.rec == nil {
 		return nil
 	}
+	if atomic.LoadUint32(&s.st.failed) == 0 {
+		return nil
+	}
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
-	return s.st.err
+	for i := len(s.st.fields) - 1; i >= 0; i-- {
+		if s.st.fields[i].Key == "error" {
+			err, _ := s.st.fields[i].Value.Any().(error)
+			return err
+		}
+	}
+	return nil
 }
 
 // Failed reports whether the span ended with an error.
@@ -304,6 +313,41 @@ func (d *Dispatch) dispatchRecord(ref SpanRef, fields []slog.Attr) {
 			l.record.OnRecord(ref, fields)
 		}
 	}
+}
+
+// dedupAttrs keeps one attr per key, at the key's first position with its last value,
+// as if the fields had been recorded one by one: a span's fields are a map.
+func dedupAttrs(attrs []slog.Attr) []slog.Attr {
+	if len(attrs) < 2 {
+		return attrs
+	}
+	if len(attrs) <= 16 {
+		dup := false
+		for i := 1; i < len(attrs) && !dup; i++ {
+			for j := 0; j < i; j++ {
+				if attrs[i].Key == attrs[j].Key {
+					dup = true
+					break
+				}
+			}
+		}
+		if !dup {
+			return attrs
+		}
+	}
+	first := make(map[string]int, len(attrs))
+	n := 0
+	for _, a := range attrs {
+		if i, ok := first[a.Key]; ok {
+			attrs[i].Value = a.Value
+			continue
+		}
+		first[a.Key] = n
+		attrs[n] = a
+		n++
+	}
+	clear(attrs[n:])
+	return attrs[:n]
 }
 
 // mergeAttrs sets each attr of add in dst, replacing the value of a key dst has.
@@ -454,7 +498,6 @@ func (d *Dispatch) closeSpan(ref SpanRef, err error) {
 	if err != nil {
 		errAttr := [1]slog.Attr{slog.Any("error", err)}
 		st.mu.Lock()
-		st.err = err
 		atomic.StoreUint32(&st.failed, 1)
 		st.fields = mergeAttrs(st.fields, errAttr[:])
 		st.mu.Unlock()
@@ -533,7 +576,7 @@ func (d *Dispatch) startSpan(ctx context.Context, meta Metadata, attrs []slog.At
 	st := stateOf(rec)
 	st.meta = meta
 	st.d = d
-	st.fields = appendAttrs(st.fields[:0], attrs)
+	st.fields = dedupAttrs(appendAttrs(st.fields[:0], attrs))
 	phase := 0 // 0: filters; 1: hooks of a live span; 2: done
 	defer func() {
 		if phase == 2 {

@@ -2,6 +2,7 @@ package subscriber_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -88,5 +89,19 @@ func TestEndErrWithATypedNilIsAPlainEnd(t *testing.T) {
 	span.EndErr(p)
 	if failed || hasErr {
 		t.Fatalf("EndErr(typed nil): Failed=%v, error field=%v; want a plain End", failed, hasErr)
+	}
+}
+
+// A key given twice at Start is one field with the last value, as if recorded twice; a
+// later Record updates it.
+func TestDuplicateStartKeysAreOneField(t *testing.T) {
+	var got []slog.Attr
+	d := subscriber.MustNew(&closeProbe{fn: func(s subscriber.SpanRef) { got = s.Fields(nil) }})
+	_, span := d.Tracer("test").Start(context.Background(), "s",
+		slog.String("k", "first"), slog.Int("n", 1), slog.String("k", "second"))
+	span.Record(slog.String("k", "recorded"))
+	span.End()
+	if len(got) != 2 || got[0].Key != "k" || got[0].Value.String() != "recorded" || got[1].Key != "n" {
+		t.Fatalf("fields = %v, want [k=recorded n=1]", got)
 	}
 }

@@ -32,11 +32,16 @@
 // with microseconds.
 //
 // Every line decodes with a logfmt decoder (go-logfmt's, in this package's tests and
-// fuzzing), whatever the keys and values hold: invalid keys are made valid, never
-// dropped ('_' for each bad byte, "_" for an empty key; a key equal to one of the
-// layer's own keys is written as "fields.<key>"), values are quoted and escaped when
-// needed. Valid UTF-8 values decode to exactly what was logged; invalid bytes decode
-// as U+FFFD.
+// fuzzing), whatever the keys and values hold: invalid keys are made valid ('_' for
+// each bad byte, "_" for an empty key; a key equal to one of the layer's own keys is
+// written as "fields.<key>"), values are quoted and escaped when needed. Valid UTF-8
+// values decode to exactly what was logged; invalid bytes decode as U+FFFD.
+//
+// A line never holds a key twice. Keys are compared as written: "a b" and "a_b" are
+// one key, and so are "level" (written fields.level) and "fields.level". The first
+// occurrence on the line wins and later ones are left out: an event's fields in the
+// order given come first, then the span's own fields, then its parent's, up to the
+// root.
 //
 // # Options
 //
@@ -59,7 +64,10 @@
 // # Cost
 //
 // A span's stored fields are encoded once per span (and again only when a field
-// visible to it changes) and copied into each event line. Line buffers are pooled: an
-// event written to io.Discard allocates nothing in steady state. Capturing the caller
-// for location is the most expensive part of an event; [WithoutLocation] saves it.
+// visible to it changes) and copied into each of its lines. A span's encoding holds its
+// own fields and links to its parent's instead of copying them, so a line costs what
+// it writes at any depth, and a chain whose levels repeat the same keys costs the same
+// at depth 100 as at depth 1. Line buffers are pooled: an event written to io.Discard
+// allocates nothing in steady state. Capturing the caller for location is the most
+// expensive part of an event; [WithoutLocation] saves it.
 package logfmt

@@ -20,7 +20,19 @@ import (
 //     otherwise each space, control character, '=', '"', invalid UTF-8 byte, U+FFFD and
 //     non-printable rune becomes '_'. An empty key becomes "_". A key equal to one of
 //     the layer's own keys (level, msg, span, ...) gets the prefix "fields.", as
-//     logrus does, so that a line never holds a key twice.
+//     logrus does, so that a field never takes the place of one of the layer's keys.
+//   - a line never holds a key twice. Fields are compared by their keys as written, so
+//     "a b" and "a_b", or "level" (written fields.level) and "fields.level", are one
+//     key, and the first occurrence on the line wins; later ones are left out, value
+//     and all (a suffix could collide with yet another key). The order is the line's:
+//     an event's fields in the order given, then the span's own fields, then its
+//     parent's, up to the root. So an event field hides a stored field, a span's field
+//     hides its ancestors', and of two fields of one event, or two keys of one span,
+//     written alike the first is kept (a key set twice on a span keeps its newest
+//     value: storage's rule). The layer's own keys never collide with a field's. The
+//     check is a hash per key written and a few ANDs against two-bit Bloom filters
+//     (fields.go); a set of keys is built only when a filter says a key may repeat, and
+//     a map only for a line with many keys.
 //   - a value is written bare when it is non-empty and holds no space, control
 //     character, '=', '"', DEL, invalid UTF-8 or non-printable rune; otherwise it is
 //     quoted, with \" \\ \n \r \t and \u00XX escapes, and each invalid UTF-8 byte
@@ -246,9 +258,11 @@ func appendUint(b []byte, n uint64) []byte {
 	return append(b, buf[i:]...)
 }
 
-// appendField appends " key=value". Groups (which the core flattens already) are
-// flattened here too, to dotted keys.
-func appendField(b []byte, key string, v slog.Value) []byte {
+// appendFieldOnce appends " key=value" and adds the key, as written, to keys (a set of
+// keys written in b), unless keys holds it already: then it appends nothing, as the
+// first occurrence of a key on a line wins. Groups (which the core flattens already)
+// are flattened here too, to dotted keys.
+func appendFieldOnce(b []byte, keys *keySet, key string, v slog.Value) []byte {
 	kind := v.Kind()
 	if kind == slog.KindLogValuer {
 		v = v.Resolve()
@@ -260,14 +274,102 @@ func appendField(b []byte, key string, v slog.Value) []byte {
 			if key != "" {
 				k = key + "." + a.Key
 			}
-			b = appendField(b, k, a.Value)
+			b = appendFieldOnce(b, keys, k, a.Value)
+		}
+		return b
+	}
+	start := len(b)
+	b = append(b, ' ')
+	ks := len(b)
+	var h uint64
+	if keyIsPlain(key) && !isReserved(key) {
+		b = append(b, key...) // the usual key, written as given
+		h = keyHash(key)
+	} else {
+		b = appendKey(b, key)
+		h = keyHash(b[ks:])
+	}
+	ke := len(b)
+	if keys.hasHash(b, b[ks:ke], h) {
+		return b[:start] // the first occurrence of a key wins
+	}
+	keys.add(b, h, ks, ke)
+	b = append(b, '=')
+	return appendValueKind(b, v, kind)
+}
+
+// eventKeys is what an event line knows of its own keys while it writes them: the
+// Bloom filter of their hashes, and whether two of them may be one key. An event with
+// distinct keys, the usual kind, is checked with a few ANDs and no set.
+type eventKeys struct {
+	m1, m2   uint64
+	maybeDup bool
+}
+
+// appendEventField appends " key=value" and notes the key, as written, in ek. A key
+// written before on the line is not checked here: dropRepeatedFields does that, when
+// ek says it may be needed.
+func appendEventField(b []byte, ek *eventKeys, key string, v slog.Value) []byte {
+	kind := v.Kind()
+	if kind == slog.KindLogValuer {
+		v = v.Resolve()
+		kind = v.Kind()
+	}
+	if kind == slog.KindGroup {
+		for _, a := range v.Group() {
+			k := a.Key
+			if key != "" {
+				k = key + "." + a.Key
+			}
+			b = appendEventField(b, ek, k, a.Value)
 		}
 		return b
 	}
 	b = append(b, ' ')
-	b = appendKey(b, key)
+	ks := len(b)
+	var h uint64
+	if keyIsPlain(key) && !isReserved(key) {
+		b = append(b, key...)
+		h = keyHash(key)
+	} else {
+		b = appendKey(b, key)
+		h = keyHash(b[ks:])
+	}
+	b1, b2 := bit1(h), bit2(h)
+	if ek.m1&b1 != 0 && ek.m2&b2 != 0 {
+		ek.maybeDup = true
+	}
+	ek.m1 |= b1
+	ek.m2 |= b2
 	b = append(b, '=')
 	return appendValueKind(b, v, kind)
+}
+
+// dropRepeatedFields removes from b[start:], fields written by appendEventField, every
+// field whose key (as written) an earlier one has, in place.
+func dropRepeatedFields(b []byte, start int) []byte {
+	var keys keySet
+	defer keys.release()
+	w := start // the fields kept so far end at w; w <= i, so kept keys stay put
+	for i := start; i < len(b); {
+		eq, end := nextField(b, i)
+		if !keys.has(b[:w], b[i+1:eq]) {
+			n := copy(b[w:], b[i:end])
+			keys.add(b, keyHash(b[w+1:w+1+eq-i-1]), w+1, w+eq-i)
+			w += n
+		}
+		i = end
+	}
+	return b[:w]
+}
+
+// addKeys adds to keys the keys of the fields written in b[start:].
+func addKeys(keys *keySet, b []byte, start int) {
+	for i := start; i < len(b); {
+		eq, end := nextField(b, i)
+		keys.add(b, keyHash(b[i+1:eq]), i+1, eq)
+		i = end
+	}
 }
 
 // appendValue appends v formatted: numbers and booleans as Go prints them, durations as

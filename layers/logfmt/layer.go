@@ -2,9 +2,11 @@ package logfmt
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -112,6 +114,9 @@ type Layer struct {
 	location   bool
 	skipFixed  [numFixed]bool
 	skipUser   map[string]struct{} // nil when no key is skipped
+	// cfg names the options a span's encoded fields depend on (the skipped keys), so
+	// that layers with the same options share them; 0 for the default.
+	cfg uint32
 
 	writeErrs atomic.Uint64
 }
@@ -136,7 +141,40 @@ func New(w io.Writer, opts ...Option) *Layer {
 			o(l)
 		}
 	}
+	l.cfg = l.encodingConfig()
 	return l
+}
+
+// configs numbers the encoding options in use: layers with equal options get one
+// number and share spans' encodings.
+var configs struct {
+	mu  sync.Mutex
+	ids map[string]uint32
+}
+
+// encodingConfig returns the number of what a span's encoding depends on besides the
+// span: the skipped user keys, and whether span and trace_id are written.
+func (l *Layer) encodingConfig() uint32 {
+	if l.skipUser == nil && !l.skipFixed[kSpan] && !l.skipFixed[kTraceID] {
+		return 0
+	}
+	keys := make([]string, 0, len(l.skipUser))
+	for k := range l.skipUser {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	name := fmt.Sprintf("%t %t %q", l.skipFixed[kSpan], l.skipFixed[kTraceID], keys)
+	configs.mu.Lock()
+	defer configs.mu.Unlock()
+	id, ok := configs.ids[name]
+	if !ok {
+		if configs.ids == nil {
+			configs.ids = make(map[string]uint32)
+		}
+		id = uint32(len(configs.ids) + 1)
+		configs.ids[name] = id
+	}
+	return id
 }
 
 // concurrentWriter marks the package's writers that are safe for concurrent Writes.
@@ -261,8 +299,8 @@ func (l *Layer) appendID(b []byte, k int, id registry.SpanID) []byte {
 }
 
 // OnEvent writes an event line: level, msg, the event's fields, the span's stored
-// fields (an event field hides a stored field with the same key), target, location,
-// timestamp, span and trace_id.
+// fields, target, location, timestamp, span and trace_id. A key (as written) appears
+// once: an event field hides a later event field and a stored field with the same key.
 func (l *Layer) OnEvent(ev *subscriber.Event) {
 	bp := bufPool.Get().(*[]byte)
 	b := *bp
@@ -274,17 +312,29 @@ func (l *Layer) OnEvent(ev *subscriber.Event) {
 		b = append(b, " msg="...)
 		b = appendString(b, ev.Message)
 	}
+	start := len(b)
+	var ek eventKeys
 	for _, a := range ev.Attrs {
 		if !l.skipKey(a.Key) {
-			b = appendField(b, a.Key, a.Value)
+			b = appendEventField(b, &ek, a.Key, a.Value)
 		}
+	}
+	if ek.maybeDup {
+		b = dropRepeatedFields(b, start) // the first occurrence of a key wins
 	}
 	var fc *fieldCache
 	transient := false
 	if !ev.Span.IsZero() {
 		fc, transient = l.spanFields(ev.Span)
-		if len(fc.keys) > 0 {
-			b = appendWithout(b, fc, ev.Attrs) // an event field hides a stored one
+		switch {
+		case fc.empty():
+		case ek.m1&fc.v1 == 0 || ek.m2&fc.v2 == 0:
+			b = appendView(b, fc) // no stored key can be one of the event's
+		default:
+			var keys keySet // an event field hides a stored one
+			addKeys(&keys, b, start)
+			b = appendViewWithout(b, fc, &keys)
+			keys.release()
 		}
 	}
 	if ev.Meta.Target != "" && !l.skipFixed[kTarget] {
@@ -295,8 +345,8 @@ func (l *Layer) OnEvent(ev *subscriber.Event) {
 		b = appendLocationOf(b, ev.Meta.PC)
 	}
 	b = l.appendTime(b, ev.Time)
-	if fc != nil && fc.trace == ev.TraceID {
-		b = append(b, fc.ids...) // span and trace_id, encoded once per span
+	if fc != nil && ev.TraceID == ev.Span.TraceID() {
+		b = append(b, fc.ids()...) // span and trace_id, encoded once per span
 	} else {
 		id := ev.Span.ID()
 		if id == 0 && ev.Context != nil {
@@ -342,7 +392,7 @@ func (l *Layer) writeSpan(span subscriber.SpanRef, event string, t time.Time, cl
 		b = appendString(b, meta.Name)
 	}
 	b = l.appendID(b, kSpan, span.ID())
-	b = l.appendID(b, kParentSpan, span.Parent().ID())
+	b = l.appendID(b, kParentSpan, span.ParentID())
 	if !l.skipFixed[kSpanEvent] {
 		b = append(b, " span_event="...)
 		b = append(b, event...)
@@ -359,7 +409,11 @@ func (l *Layer) writeSpan(span subscriber.SpanRef, event string, t time.Time, cl
 		b = append(b, " latency_ms="...)
 		b = strconv.AppendInt(b, ms, 10)
 	}
-	b = l.appendStored(b, span)
+	fc, transient := l.spanFields(span)
+	b = appendView(b, fc)
+	if transient {
+		putTransient(fc)
+	}
 	b = append(b, '\n')
 	l.write(meta.Level, bp, b)
 }

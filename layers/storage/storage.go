@@ -17,20 +17,38 @@
 //
 // # Inheritance without copies
 //
-// A span does not copy its ancestors' fields. It keeps its own fields and a pointer to
-// its nearest stored ancestor's data, which stays valid because a child keeps its parent
-// record alive until the child is released. Starting a span therefore costs the same at
-// depth 1 and at depth 100; reading inherited fields walks the chain. A child's value
-// for a key hides the ancestors' values for that key, and a field recorded on an
-// ancestor after the child started is visible to the child.
+// A span does not copy its ancestors' fields, nor its own: the subscriber already keeps
+// a span's fields ([subscriber.SpanRef.Fields]), and storage reads them there. Storage
+// keeps, per span, a pointer to its nearest stored ancestor's data (valid because a
+// child keeps its parent record alive until the child is released), the error fields of
+// events, and the timing. Starting a span therefore costs the same at depth 1 and at
+// depth 100; reading inherited fields walks the chain, once per level ([Range] is linear
+// in the fields it visits). A child's value for a key hides the ancestors' values for
+// that key, and a field recorded on an ancestor after the child started is visible to
+// the child.
+//
+// # Versions
+//
+// [Version] tells layers that format fields once (logfmt) when to format again. It costs
+// two atomic loads at any depth: a span's own change counter plus an epoch kept by the
+// root of its in-process tree. A span that changes (Record, a kept error event) bumps its
+// own counter, and the tree's epoch only when it has live descendants, whose visible
+// fields change with it. The trade-off: such a change makes every span of that tree
+// report a new version, siblings and cousins included, so their formatted fields are
+// redone (each once, on its next line). Changes to spans without live descendants, by
+// far the usual kind (a leaf records its result; a request span records its status after
+// its children ended), touch nothing else.
 //
 // # Errors
 //
 // A span has an error ([HasError]) when it ended with [subscriber.Span.EndErr], or when
 // it holds one of the error fields (error, error.message, error.type, error_msg,
-// error_stack, error_type): given at start, recorded, or carried by an event logged
-// inside the span. Those event fields are kept on the span as its own fields, so the
-// close line and the metrics of a span that logged an error show it.
+// error_stack, error_type) with a value that names an error ([subscriber.IsErrorValue]:
+// not nil, not a nil error, not empty, not false): given at start, recorded, or carried
+// by an event logged inside the span. The error fields of events are kept on the span as
+// its own fields, so the close line and the metrics of a span that logged an error show
+// it; an event's empty error field (slog.Any("error", err) with a nil err) is not kept.
+// Once marked, a span stays marked.
 //
 // # Timing
 //
@@ -62,60 +80,89 @@ type Layer struct{}
 // New returns the storage layer.
 func New() *Layer { return &Layer{} }
 
-// maxKeptCap bounds the field capacity a pooled record keeps for the next span, so that
-// one span with thousands of fields does not pin that memory forever.
+// ServesOthers reports that storage exists for the layers composed with it: it wants no
+// more spans and events than they do. Storing the fields of a DEBUG span that no other
+// layer writes or exports would be pure cost, and an unfiltered storage layer would
+// otherwise lower the dispatch's level floor to TRACE and make every disabled call pay.
+func (l *Layer) ServesOthers() bool { return true }
+
+// maxKeptCap bounds the capacity a pooled record or scratch buffer keeps for the next
+// use, so that one span with thousands of fields does not pin that memory forever.
 const maxKeptCap = 64
 
-// spanData is storage's per-span value, pooled with the record.
+const (
+	flagStored = 1 << iota // storage saw the span start
+	flagErr                // the span holds an error field
+	flagClosed             // OnClose ran: busy is final (set under mu)
+)
+
+// spanData is storage's per-span value, pooled with the record. It holds no copy of the
+// span's fields: those are the subscriber's, read through self.
 type spanData struct {
-	// parent is the nearest stored ancestor's data, or nil. The child's reference on
-	// its parent record keeps it from being reused while the child lives. It is set
-	// once, in OnNewSpan, before any other hook of this span or of its children runs.
+	// self is the span. The slot value lives and is reset with the span's record, so
+	// self stays valid for as long as anyone can reach this value.
+	self subscriber.SpanRef
+	// parent is the nearest stored ancestor's data, or nil; root is the topmost (d itself
+	// for a root). The child's reference on its parent record keeps them from being
+	// reused while the child lives. Set once, in OnNewSpan, before any other hook of this
+	// span or of its children runs.
 	parent *spanData
-	depth  int // number of stored ancestors
+	root   *spanData
 
-	stored atomic.Bool
-
-	// mu guards own and the timing fields below.
-	mu  sync.Mutex
-	own []slog.Attr // own fields, one per key, in the order first seen
-
-	// version counts changes to own; see Version.
+	// version counts changes to the span's own fields; epoch (used on a root only)
+	// counts changes to spans of its tree that had live descendants. See Version.
 	version atomic.Uint64
-	hasErr  atomic.Bool
+	epoch   atomic.Uint64
 
-	entered   int32         // enter depth: Start enters once, Exit/Enter pair up
-	enters    int32         // how many times the span was entered
+	flags atomic.Uint32 // flagStored | flagErr | flagClosed
+	// children counts the stored child records not yet released: while it is non-zero a
+	// change to this span changes what descendants see.
+	children atomic.Int32
+	nextra   atomic.Int32 // len(*extra), read without the lock
+	depth    int32        // number of stored ancestors
+
+	// mu guards extra and the timing fields below.
+	mu      sync.Mutex
+	entered int32 // enter depth: Start enters once, Exit/Enter pair up
+	enters  int32 // how many times the span was entered
+	// extra holds the error fields of events, which the subscriber does not have: one
+	// per key, in the order first seen. Allocated by the first such event, as most
+	// spans never see one.
+	extra     *[]slog.Attr
 	enteredAt time.Duration // offset from start when entered last went 0 -> 1
 	busy      time.Duration // sum of closed entered intervals
-
-	closed    atomic.Bool
-	latencyNs atomic.Int64
-	busyNs    atomic.Int64
 }
 
 var slot = registry.NewSlot(func(d *spanData) {
-	if !d.stored.Load() {
+	if d.flags.Load()&flagStored == 0 {
 		return // storage is not composed, or did not see this span: nothing to clear
 	}
-	d.parent = nil
-	d.depth = 0
-	d.stored.Store(false)
-	clear(d.own)
-	if cap(d.own) > maxKeptCap {
-		d.own = nil
-	} else {
-		d.own = d.own[:0]
+	// The record is released after all of its descendants: the parent's count of live
+	// children drops only now.
+	if d.parent != nil {
+		d.parent.children.Add(-1)
 	}
+	d.self = subscriber.SpanRef{}
+	d.parent = nil
+	d.root = nil
+	d.depth = 0
+	d.flags.Store(0)
+	d.children.Store(0)
 	d.version.Store(0)
-	d.hasErr.Store(false)
+	d.epoch.Store(0)
+	d.nextra.Store(0)
+	if d.extra != nil {
+		clear(*d.extra)
+		if cap(*d.extra) > maxKeptCap {
+			d.extra = nil
+		} else {
+			*d.extra = (*d.extra)[:0]
+		}
+	}
 	d.entered = 0
 	d.enters = 0
 	d.enteredAt = 0
 	d.busy = 0
-	d.closed.Store(false)
-	d.latencyNs.Store(0)
-	d.busyNs.Store(0)
 })
 
 // dataOf returns storage's data for span, or nil when storage did not see the span.
@@ -124,8 +171,8 @@ func dataOf(span subscriber.SpanRef) *spanData {
 	if r == nil {
 		return nil
 	}
-	d := slot.Get(r)
-	if d == nil || !d.stored.Load() {
+	d := slot.Peek(r)
+	if d == nil || d.flags.Load()&flagStored == 0 {
 		return nil
 	}
 	return d
@@ -144,32 +191,31 @@ func isErrorKey(key string) bool {
 	return false
 }
 
-// set merges fields into d.own (the newest value of a key wins) and reports whether an
-// error field was among them. The caller holds d.mu.
-func (d *spanData) set(fields []slog.Attr) {
-	hasErr := false
-outer:
-	for _, a := range fields {
-		if isErrorKey(a.Key) {
-			hasErr = true
+// isError reports whether a marks a span failed: an error field whose value names an
+// error (slog.Any("error", err) with a nil err does not).
+func isError(a *slog.Attr) bool { return isErrorKey(a.Key) && subscriber.IsErrorValue(a.Value) }
+
+func hasErrorField(fields []slog.Attr) bool {
+	for i := range fields {
+		if isError(&fields[i]) {
+			return true
 		}
-		for i := range d.own {
-			if d.own[i].Key == a.Key {
-				d.own[i].Value = a.Value
-				continue outer
-			}
-		}
-		d.own = append(d.own, a)
 	}
-	if hasErr {
-		d.hasErr.Store(true)
-	}
-	// Bumped after the change and before the unlock: a reader that sees the new version
-	// and then takes the lock sees the new fields.
-	d.version.Add(1)
+	return false
 }
 
-// OnNewSpan stores the span's own fields and links it to its nearest stored ancestor.
+// changed records a change to d's own fields. Bumped after the change: a reader that
+// sees the new version and then reads the fields sees the new ones.
+func (d *spanData) changed() {
+	d.version.Add(1)
+	// A child counted here incremented the count before it first read its version and
+	// our fields, so either it read the new fields or it sees the new epoch.
+	if d.children.Load() > 0 {
+		d.root.epoch.Add(1)
+	}
+}
+
+// OnNewSpan links the span to its nearest stored ancestor and notes an error field.
 func (l *Layer) OnNewSpan(span subscriber.SpanRef, fields []slog.Attr) {
 	d := slot.Get(span.Record())
 	if d == nil {
@@ -177,54 +223,101 @@ func (l *Layer) OnNewSpan(span subscriber.SpanRef, fields []slog.Attr) {
 	}
 	// The nearest ancestor storage saw: a parent filtered out of storage is skipped.
 	for p := span.Parent(); !p.IsZero(); p = p.Parent() {
-		if pd := slot.Get(p.Record()); pd != nil && pd.stored.Load() {
+		if pd := slot.Peek(p.Record()); pd != nil && pd.flags.Load()&flagStored != 0 {
+			pd.children.Add(1)
 			d.parent = pd
+			d.root = pd.root
 			d.depth = pd.depth + 1
 			break
 		}
 	}
-	d.mu.Lock()
-	d.set(fields)
-	d.mu.Unlock()
-	d.stored.Store(true)
+	if d.root == nil {
+		d.root = d
+	}
+	d.self = span
+	flags := uint32(flagStored)
+	if hasErrorField(fields) {
+		flags |= flagErr
+	}
+	d.version.Store(1)
+	d.flags.Store(flags)
 }
 
-// OnRecord adds fields to the span or updates the values of fields it has.
+// OnRecord notes the change (the subscriber keeps the fields) and an error field.
 func (l *Layer) OnRecord(span subscriber.SpanRef, fields []slog.Attr) {
 	d := dataOf(span)
 	if d == nil || len(fields) == 0 {
 		return
 	}
-	d.mu.Lock()
-	d.set(fields)
-	d.mu.Unlock()
+	if d.nextra.Load() != 0 {
+		// A recorded value is newer than an event's error field with the same key.
+		d.mu.Lock()
+		*d.extra = deleteKeys(*d.extra, fields)
+		d.nextra.Store(int32(len(*d.extra)))
+		d.mu.Unlock()
+	}
+	if hasErrorField(fields) {
+		d.flags.Or(flagErr)
+	}
+	d.changed()
 }
 
-// OnEvent keeps the error fields of an event logged inside a span on that span.
+func deleteKeys(s []slog.Attr, del []slog.Attr) []slog.Attr {
+	n := 0
+	for _, a := range s {
+		if indexKey(del, a.Key) < 0 {
+			s[n] = a
+			n++
+		}
+	}
+	clear(s[n:])
+	return s[:n]
+}
+
+// OnEvent keeps the error fields of an event logged inside a span on that span, those
+// that name an error.
 func (l *Layer) OnEvent(ev *subscriber.Event) {
 	if ev.Span.IsZero() {
 		return
 	}
 	n := 0
-	for _, a := range ev.Attrs {
-		if isErrorKey(a.Key) {
+	for i := range ev.Attrs {
+		if isErrorKey(ev.Attrs[i].Key) {
 			n++
 		}
 	}
 	if n == 0 {
-		return
+		return // most events: a scan of the keys only
 	}
 	d := dataOf(ev.Span)
 	if d == nil {
 		return
 	}
+	kept := false
 	d.mu.Lock()
 	for i := range ev.Attrs {
-		if isErrorKey(ev.Attrs[i].Key) {
-			d.set(ev.Attrs[i : i+1])
+		a := &ev.Attrs[i]
+		if !isError(a) {
+			continue
 		}
+		if d.extra == nil {
+			d.extra = new([]slog.Attr)
+		}
+		if j := indexKey(*d.extra, a.Key); j >= 0 {
+			(*d.extra)[j].Value = a.Value
+		} else {
+			*d.extra = append(*d.extra, *a)
+		}
+		kept = true
+	}
+	if kept {
+		d.nextra.Store(int32(len(*d.extra)))
 	}
 	d.mu.Unlock()
+	if kept {
+		d.flags.Or(flagErr)
+		d.changed()
+	}
 }
 
 // OnEnter starts a busy interval when the span becomes active.
@@ -262,7 +355,8 @@ func (l *Layer) OnExit(span subscriber.SpanRef) {
 	d.mu.Unlock()
 }
 
-// OnClose records the span's latency and busy time.
+// OnClose makes the span's busy time final. Its latency is final already: the
+// subscriber stamps the end before any OnClose runs.
 func (l *Layer) OnClose(span subscriber.SpanRef) {
 	d := dataOf(span)
 	if d == nil {
@@ -274,9 +368,7 @@ func (l *Layer) OnClose(span subscriber.SpanRef) {
 		d.busy += latency - d.enteredAt
 		d.entered = 0
 	}
-	busy := min(d.busy, latency)
+	d.busy = min(d.busy, latency)
+	d.flags.Or(flagClosed)
 	d.mu.Unlock()
-	d.latencyNs.Store(int64(latency))
-	d.busyNs.Store(int64(busy))
-	d.closed.Store(true)
 }
