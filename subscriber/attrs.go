@@ -6,6 +6,16 @@ import "log/slog"
 // resolved, groups flattened to dotted keys ("http" {method} becomes "http.method"),
 // empty attributes dropped, as slog's handler rules say.
 func appendAttrs(dst []slog.Attr, attrs []slog.Attr) []slog.Attr {
+	plain := true
+	for i := range attrs {
+		switch attrs[i].Value.Kind() {
+		case slog.KindLogValuer, slog.KindGroup, slog.KindAny:
+			plain = false
+		}
+	}
+	if plain { // the common case: one bulk copy
+		return append(dst, attrs...)
+	}
 	for i := range attrs {
 		switch attrs[i].Value.Kind() {
 		case slog.KindLogValuer, slog.KindGroup, slog.KindAny:

@@ -50,6 +50,9 @@ type layerEntry struct {
 	enabler Enabler // the layer's own Enabled, or nil
 	bit     uint64
 	serving bool // Serving: enabled only along with another layer
+	// passive: the layer has no span or event hook (only Propagator, Flusher,
+	// Shutdowner): it wants no span or event, and lowers no level floor.
+	passive bool
 	// fields is true for a FieldWanter: enabled by the prefixes of its field keys.
 	fields                 bool
 	spanPrefix, evPrefixes []string
@@ -179,6 +182,8 @@ func New(layers ...Layer) (*Dispatch, error) {
 		if w, ok := l.(SpanLocationWanter); ok && w.WantsSpanLocation() {
 			d.spanLoc |= e.bit
 		}
+		e.passive = e.newSpan == nil && e.record == nil && e.follows == nil && e.event == nil &&
+			e.enter == nil && e.exit == nil && e.close == nil
 		d.hasEvent = d.hasEvent || e.event != nil
 		d.guarded = d.guarded || e.record != nil || e.enter != nil || e.exit != nil || e.follows != nil
 		d.hasExit = d.hasExit || e.exit != nil
@@ -228,7 +233,7 @@ func (d *Dispatch) levels(hint func(*layerEntry) Level, global func(any) Level) 
 	for i := range d.layers {
 		l := &d.layers[i]
 		switch {
-		case l.serving:
+		case l.serving, l.passive:
 		case l.fields:
 			field = min(field, hint(l))
 		default:
@@ -254,6 +259,9 @@ func (d *Dispatch) enabledMask(m *Metadata, s Scope) uint64 {
 		l := &d.layers[i]
 		if l.serving {
 			serving |= l.bit
+			continue
+		}
+		if l.passive {
 			continue
 		}
 		if m.Kind == KindEvent && l.event == nil {

@@ -147,3 +147,27 @@ func TestGlobalFilterBoundsEveryLayer(t *testing.T) {
 		t.Errorf("a WARN event reached %d serving, %d printing layers; want 1, 1", s, p)
 	}
 }
+
+// propagatorOnly carries context across processes and observes nothing.
+type propagatorOnly struct{}
+
+func (propagatorOnly) Extract(subscriber.Carrier) (*subscriber.RemoteParent, bool) { return nil, false }
+func (propagatorOnly) Inject(subscriber.SpanRef, subscriber.Carrier)               {}
+
+// A layer with no span or event hook (a propagator) wants no span: composing it next to
+// a filtered layer keeps disabled spans free.
+func TestAPropagatorOnlyLayerEnablesNoSpan(t *testing.T) {
+	c := &counter{}
+	d := subscriber.MustNew(propagatorOnly{}, subscriber.WithFilter(c, levelFilter(subscriber.LevelInfo)))
+	tr := d.Tracer("test")
+	if tr.Enabled(subscriber.LevelDebug) {
+		t.Error("a propagator-only layer lowered the level floor to DEBUG")
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		_, s := tr.StartLevel(context.Background(), subscriber.LevelDebug, "debug", slog.String("k", "v"))
+		s.End()
+	})
+	if allocs != 0 || d.Registry().Live() != 0 {
+		t.Errorf("a DEBUG span allocated %.0f times with a propagator-only layer composed", allocs)
+	}
+}

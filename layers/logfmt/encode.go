@@ -304,6 +304,25 @@ func appendFieldOnce(b []byte, keys *keySet, key string, v slog.Value) []byte {
 type eventKeys struct {
 	m1, m2   uint64
 	maybeDup bool
+	// pairs are the (bit1, bit2) of the first keys, so that a stored view can be ruled
+	// out key by key (a Bloom filter test per key) rather than by the union of all the
+	// event's bits, which five keys make collide with a view far more often.
+	pairs [8][2]uint64
+	n     int
+}
+
+// mayShare reports whether a key of the event may be one of the view's (v1, v2): false
+// means surely not.
+func (ek *eventKeys) mayShare(v1, v2 uint64) bool {
+	if ek.n > len(ek.pairs) {
+		return ek.m1&v1 != 0 && ek.m2&v2 != 0
+	}
+	for _, p := range ek.pairs[:ek.n] {
+		if p[0]&v1 != 0 && p[1]&v2 != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // appendEventField appends " key=value" and notes the key, as written, in ek. A key
@@ -341,6 +360,10 @@ func appendEventField(b []byte, ek *eventKeys, key string, v slog.Value) []byte 
 	}
 	ek.m1 |= b1
 	ek.m2 |= b2
+	if ek.n < len(ek.pairs) {
+		ek.pairs[ek.n] = [2]uint64{b1, b2}
+	}
+	ek.n++
 	b = append(b, '=')
 	return appendValueKind(b, v, kind)
 }

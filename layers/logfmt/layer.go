@@ -328,7 +328,7 @@ func (l *Layer) OnEvent(ev *subscriber.Event) {
 		fc, transient = l.spanFields(ev.Span)
 		switch {
 		case fc.empty():
-		case ek.m1&fc.v1 == 0 || ek.m2&fc.v2 == 0:
+		case !ek.mayShare(fc.v1, fc.v2):
 			b = appendView(b, fc) // no stored key can be one of the event's
 		default:
 			var keys keySet // an event field hides a stored one
