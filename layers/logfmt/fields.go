@@ -126,19 +126,30 @@ func (s *buildScratch) put() {
 
 // spanFields returns the encoding of span's stored fields for l. When transient is
 // true the caller gives fc back with putTransient.
-func (l *Layer) spanFields(span subscriber.SpanRef) (fc *fieldCache, transient bool) {
+//
+// keep says whether to cache the encoding with the span: events and children (which
+// link to their parent's view) keep it, since they may come many times; a span's own
+// new_span and close_span lines do not, so that an open span without events or children
+// (most spans, most of the time) holds no encoding at all. Its two lines then encode its
+// own fields twice, linking to the parent's kept view for the rest.
+func (l *Layer) spanFields(span subscriber.SpanRef, keep bool) (fc *fieldCache, transient bool) {
 	ver := storage.Version(span)
-	var sc *spanCache
-	if ver != 0 {
-		sc = cacheSlot.Get(span.Record())
-	}
-	if sc == nil {
+	if ver == 0 {
 		// Storage is not composed or did not see the span: the span's own fields.
 		fc = transientPool.Get().(*fieldCache)
 		l.encodeFlat(fc, span, false)
 		return fc, true
 	}
-	cur := sc.cur.Load()
+	var sc *spanCache
+	if keep {
+		sc = cacheSlot.Get(span.Record())
+	} else {
+		sc = cacheSlot.Peek(span.Record())
+	}
+	var cur *fieldCache
+	if sc != nil {
+		cur = sc.cur.Load()
+	}
 	if cur != nil && cur.version == ver && cur.cfg == l.cfg {
 		return cur, false
 	}
@@ -148,13 +159,20 @@ func (l *Layer) spanFields(span subscriber.SpanRef) (fc *fieldCache, transient b
 		l.encodeFlat(fc, span, true)
 		return fc, true
 	}
+	if sc == nil || cur == nil && !keep {
+		// For the span's own line, which writes the ids itself: no ids encoded.
+		fc = transientPool.Get().(*fieldCache)
+		fc.cfg, fc.version = l.cfg, ver
+		l.encodeView(fc, span, false)
+		return fc, true
+	}
 	if cur == nil && sc.inline.claimed.CompareAndSwap(false, true) {
 		fc = &sc.inline
 	} else {
 		fc = new(fieldCache)
 	}
 	fc.cfg, fc.version = l.cfg, ver
-	l.encodeView(fc, span)
+	l.encodeView(fc, span, true)
 	// Publish unless someone published first; this line uses fc either way, and a
 	// version that changed meanwhile is caught by the next line.
 	sc.cur.CompareAndSwap(cur, fc)
@@ -191,18 +209,21 @@ func (l *Layer) encodeFlat(fc *fieldCache, span subscriber.SpanRef, stored bool)
 }
 
 // encodeView encodes span's own fields into fc and links or merges its parent's view.
-func (l *Layer) encodeView(fc *fieldCache, span subscriber.SpanRef) {
+func (l *Layer) encodeView(fc *fieldCache, span subscriber.SpanRef, ids bool) {
 	// The parent's view first, before taking scratch space: after a change high in a
 	// deep chain every level is encoded again, and this recursion must not hold a
 	// scratch buffer per level.
 	var pv *fieldCache
 	pvTransient := false
 	if parent := storage.Parent(span); !parent.IsZero() {
-		pv, pvTransient = l.spanFields(parent)
+		pv, pvTransient = l.spanFields(parent, true)
 	}
 	s := buildPool.Get().(*buildScratch)
 	defer s.put()
-	b := l.appendIDs(s.b[:0], span)
+	b := s.b[:0]
+	if ids {
+		b = l.appendIDs(b, span)
+	}
 	idsEnd := len(b)
 	s.attrs = storage.OwnFields(span, s.attrs[:0])
 	for _, a := range s.attrs {

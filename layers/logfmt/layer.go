@@ -325,7 +325,7 @@ func (l *Layer) OnEvent(ev *subscriber.Event) {
 	var fc *fieldCache
 	transient := false
 	if !ev.Span.IsZero() {
-		fc, transient = l.spanFields(ev.Span)
+		fc, transient = l.spanFields(ev.Span, true)
 		switch {
 		case fc.empty():
 		case !ek.mayShare(fc.v1, fc.v2):
@@ -409,7 +409,7 @@ func (l *Layer) writeSpan(span subscriber.SpanRef, event string, t time.Time, cl
 		b = append(b, " latency_ms="...)
 		b = strconv.AppendInt(b, ms, 10)
 	}
-	fc, transient := l.spanFields(span)
+	fc, transient := l.spanFields(span, false)
 	b = appendView(b, fc)
 	if transient {
 		putTransient(fc)
