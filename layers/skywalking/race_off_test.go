@@ -1,0 +1,5 @@
+//go:build !race
+
+package skywalking
+
+const raceEnabled = false
