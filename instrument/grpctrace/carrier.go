@@ -73,7 +73,7 @@ func (c *outgoing) Set(key, value string) {
 // the upstream trace as well.
 func inject(ctx context.Context, c *config) context.Context {
 	out := outgoing{ctx: ctx}
-	c.dispatch().Inject(ctx, &out)
+	c.Dispatch().Inject(ctx, &out)
 	if len(out.kv) == 0 {
 		return ctx
 	}

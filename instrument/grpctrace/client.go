@@ -41,7 +41,7 @@ func startClient(ctx context.Context, c *config, tr *subscriber.Tracer, cc *grpc
 //	)
 func UnaryClientInterceptor(opts ...Option) grpc.UnaryClientInterceptor {
 	c := newConfig(opts)
-	tr := c.tracer()
+	tr := c.Tracer()
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
 		ctx, span := startClient(ctx, &c, tr, cc, method)
 		returned := false
@@ -61,7 +61,7 @@ func UnaryClientInterceptor(opts ...Option) grpc.UnaryClientInterceptor {
 // open.
 func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
 	c := newConfig(opts)
-	tr := c.tracer()
+	tr := c.Tracer()
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, callOpts ...grpc.CallOption) (grpc.ClientStream, error) {
 		ctx, span := startClient(ctx, &c, tr, cc, method)
 		returned := false

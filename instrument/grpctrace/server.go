@@ -13,7 +13,7 @@ import (
 // startServer extracts the remote parent from the call's metadata and starts the entry
 // span, named by the full method ("/songs.v1.Songs/Get").
 func startServer(ctx context.Context, c *config, tr *subscriber.Tracer, fullMethod string) (context.Context, subscriber.Span) {
-	ctx = c.dispatch().Extract(ctx, &incoming{ctx: ctx})
+	ctx = c.Dispatch().Extract(ctx, &incoming{ctx: ctx})
 	var buf [4]slog.Attr
 	return tr.Start(ctx, fullMethod, methodFields(buf[:0], "server", fullMethod)...)
 }
@@ -36,7 +36,7 @@ func startServer(ctx context.Context, c *config, tr *subscriber.Tracer, fullMeth
 //	)
 func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
 	c := newConfig(opts)
-	tr := c.tracer()
+	tr := c.Tracer()
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 		ctx, span := startServer(ctx, &c, tr, info.FullMethod)
 		if !span.IsRecording() {
@@ -56,7 +56,7 @@ func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
 // handler returns. The stream's Context() carries the span.
 func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 	c := newConfig(opts)
-	tr := c.tracer()
+	tr := c.Tracer()
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
 		ctx, span := startServer(ss.Context(), &c, tr, info.FullMethod)
 		if changed(ctx, ss.Context()) {

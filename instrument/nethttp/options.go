@@ -3,6 +3,7 @@ package nethttp
 import (
 	"net/http"
 
+	"github.com/strata-go/strata/instrument/internal/binding"
 	"github.com/strata-go/strata/subscriber"
 )
 
@@ -14,14 +15,13 @@ const DefaultTarget = "strata/nethttp"
 type Option func(*config)
 
 type config struct {
-	d         *subscriber.Dispatch // nil: subscriber.Default() at each request
-	target    string
+	binding.Binding
 	spanName  func(r *http.Request, route string) string
 	forwarded bool
 }
 
 func newConfig(opts []Option) config {
-	c := config{target: DefaultTarget}
+	c := config{Binding: binding.Binding{Target: DefaultTarget}}
 	for _, o := range opts {
 		if o != nil {
 			o(&c)
@@ -30,35 +30,17 @@ func newConfig(opts []Option) config {
 	return c
 }
 
-// dispatch returns the dispatch to extract and inject with: the one given, or the
-// default as it is now (so that a SetDefault after the handler was built still counts).
-func (c *config) dispatch() *subscriber.Dispatch {
-	if c.d != nil {
-		return c.d
-	}
-	return subscriber.Default()
-}
-
-// tracer returns the tracer spans start from: bound to the given dispatch, or following
-// the default one.
-func (c *config) tracer() *subscriber.Tracer {
-	if c.d != nil {
-		return c.d.Tracer(c.target)
-	}
-	return subscriber.NewTracer(c.target)
-}
-
 // WithDispatch makes spans go to d, and propagation use d's propagators, instead of the
 // default dispatch's ([subscriber.Default] at the time of each request). Two services
 // composed in one process (a test, a gateway) each pass their own.
 func WithDispatch(d *subscriber.Dispatch) Option {
-	return func(c *config) { c.d = d }
+	return func(c *config) { c.D = d }
 }
 
 // WithTarget sets the target of the spans (default [DefaultTarget]), the name filter
 // directives match.
 func WithTarget(target string) Option {
-	return func(c *config) { c.target = target }
+	return func(c *config) { c.Target = target }
 }
 
 // WithSpanName names spans with fn instead of the default ("GET /songs/{id}" for a

@@ -60,7 +60,7 @@ type middleware struct {
 // wrapped one does) and Unwrap, so http.ResponseController reaches every other method.
 func Middleware(next http.Handler, opts ...Option) http.Handler {
 	m := &middleware{next: next, cfg: newConfig(opts)}
-	m.tr = m.cfg.tracer()
+	m.tr = m.cfg.Tracer()
 	if rt, ok := next.(router); ok {
 		m.router = rt
 	}
@@ -69,7 +69,7 @@ func Middleware(next http.Handler, opts ...Option) http.Handler {
 
 // ServeHTTP serves r through next inside the request's span.
 func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	d := m.cfg.dispatch()
+	d := m.cfg.Dispatch()
 	ctx := d.Extract(r.Context(), subscriber.HeaderCarrier(r.Header))
 	if !m.tr.Enabled(subscriber.LevelInfo) {
 		// No span, but the remote parent still reaches spans the handler starts.

@@ -40,13 +40,13 @@ func Transport(base http.RoundTripper, opts ...Option) http.RoundTripper {
 		base = http.DefaultTransport
 	}
 	t := &transport{base: base, cfg: newConfig(opts)}
-	t.tr = t.cfg.tracer()
+	t.tr = t.cfg.Tracer()
 	return t
 }
 
 // RoundTrip sends req in a client span.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	d := t.cfg.dispatch()
+	d := t.cfg.Dispatch()
 	if req.URL == nil || !t.tr.Enabled(subscriber.LevelInfo) {
 		// No span of ours; the caller's span (if any) still goes to the server.
 		return t.base.RoundTrip(inject(d, req, req.Context()))
