@@ -22,7 +22,7 @@ func (k famKey) exposedNames() []string {
 	switch k.kind {
 	case famSpan:
 		return append([]string{k.name + "_total"}, histogramNames(k.name+"_duration_seconds")...)
-	case famHistogram:
+	case famHistogram, famUserHistogram:
 		return histogramNames(k.name)
 	}
 	return []string{k.name}

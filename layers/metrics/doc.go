@@ -88,6 +88,22 @@
 // ignored. The names are those OpenTelemetry's Prometheus exporter would give the same
 // instruments.
 //
+// # The application's own metrics
+//
+// [Layer.NewCounter], [Layer.NewGaugeFunc] and [Layer.NewHistogram] (with its own
+// bucket bounds) register a metric under a name and label set once, in the spirit of
+// the SkyWalking agents' Metricer; it is served with the rest and shown by
+// [Layer.Visit], so the SkyWalking layer reports it as a meter too:
+//
+//	uploads, err := m.NewCounter("uploads_total", metrics.Label{Name: "region", Value: "eu"})
+//	uploads.Inc()
+//
+// # Reading the series
+//
+// [Layer.Visit] shows every series the layer keeps (derived, the application's, the
+// gauges of RegisterGauge) with its name, labels, kind and value, or a histogram's
+// per-bucket counts: the read API of exporters that push metrics.
+//
 // # Serving
 //
 // [Layer.Handler] serves everything in the Prometheus text format:

@@ -44,3 +44,29 @@ func Example() {
 	// db_event_total{db="postgres",result="error",span_name="db.insert"} 1
 	// db_event_total{db="postgres",result="ok",span_name="db.insert"} 2
 }
+
+func ExampleLayer_Visit() {
+	m := metrics.New()
+	uploads, _ := m.NewCounter("uploads_total", metrics.Label{Name: "region", Value: "eu"})
+	size, _ := m.NewHistogram("upload_size_bytes", []float64{1000, 10000})
+	uploads.Inc()
+	size.Observe(500)
+	size.Observe(5000)
+	size.Observe(50000)
+
+	m.Visit(func(s *metrics.Series) {
+		switch s.Kind {
+		case metrics.KindHistogram:
+			fmt.Print(s.Name, ":")
+			for _, b := range s.Buckets {
+				fmt.Printf(" le %v: %d", b.UpperBound, b.Count)
+			}
+			fmt.Println()
+		default:
+			fmt.Println(s.Name, s.Labels, s.Kind, s.Value)
+		}
+	})
+	// Output:
+	// uploads_total [{region eu}] counter 1
+	// upload_size_bytes: le 1000: 1 le 10000: 1 le +Inf: 1
+}

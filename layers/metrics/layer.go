@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"math"
@@ -152,6 +153,17 @@ type Layer struct {
 	// claims maps every name the layer exposes to its owner (see claims.go). Guarded by
 	// mu.
 	claims map[string]famKey
+
+	// visitList is every series Visit shows, in order of creation, and histIndex the
+	// histograms among them by the start of their bucket lines (see visit.go). Both
+	// guarded by mu; visitList is only appended to.
+	visitList []*handles
+	histIndex map[string]*handles
+	// visitMu serialises Visit, which owns the scratch below.
+	visitMu      sync.Mutex
+	visitBuf     bytes.Buffer
+	visitSeries  Series
+	visitBuckets []Bucket
 }
 
 // New returns a metrics layer configured by opts.
@@ -217,8 +229,9 @@ func (l *Layer) RegisterGauge(name string, fn func() float64) (err error) {
 			err = fmt.Errorf("metrics: RegisterGauge(%q): %v", name, p)
 		}
 	}()
-	l.set.NewGauge(name, fn)
+	g := l.set.NewGauge(name, fn)
 	l.claimLocked(owner, []string{fam})
+	l.trackLocked(&family{key: owner}, name[len(fam):], &handles{gauge: g})
 	return nil
 }
 
@@ -281,6 +294,7 @@ func (l *Layer) seriesLocked(fam *family, labels string, create func() *handles)
 			return nil
 		}
 		fam.series[labels] = hs
+		l.trackLocked(fam, labels, hs)
 	}
 	return hs
 }
@@ -316,6 +330,10 @@ const (
 	famSelf    // the layer's self-metrics
 	famGauge   // a gauge registered with RegisterGauge
 	famProcess // the Go and process metrics of WithProcessMetrics
+	// The metrics the application makes with NewCounter, NewGaugeFunc, NewHistogram.
+	famUserCounter
+	famUserGauge
+	famUserHistogram
 )
 
 // String names an owner in RegisterGauge's error.
@@ -333,6 +351,12 @@ func (k famKey) String() string {
 		return "the layer's self-metrics"
 	case famGauge:
 		return "registered gauge " + k.name
+	case famUserCounter:
+		return "counter " + k.name
+	case famUserGauge:
+		return "gauge " + k.name
+	case famUserHistogram:
+		return "histogram " + k.name
 	}
 	return "the process metrics"
 }

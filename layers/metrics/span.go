@@ -371,7 +371,18 @@ func (l *Layer) spanHandlesLocked(ss *spanSeries, failed bool) *handles {
 // handles are the VictoriaMetrics metrics one series updates.
 type handles struct {
 	total *vm.Counter             // span metrics: <name>_total
-	hist  *vm.PrometheusHistogram // span metrics: duration; histogram.* events
-	count *vm.FloatCounter        // monotonic_counter.* events
-	gauge *vm.Gauge               // counter.* events (up and down)
+	hist  *vm.PrometheusHistogram // span metrics: duration; histogram.* events; NewHistogram
+	count *vm.FloatCounter        // monotonic_counter.* events; NewCounter
+	gauge *vm.Gauge               // counter.* events (up and down); NewGaugeFunc; RegisterGauge
+
+	// What Visit shows, set when the series is created (see visit.go).
+	kind     famKind
+	name     string // the counter's, gauge's or histogram's name
+	histName string // a span metric's histogram
+	labels   []Label
+	bounds   []float64 // a histogram's upper bounds
+	// cum are a histogram's cumulative bucket counts, +Inf last, and seen how many of
+	// them the last exposition gave; owned by Visit.
+	cum  []uint64
+	seen int
 }

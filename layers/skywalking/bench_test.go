@@ -12,7 +12,7 @@ import (
 )
 
 // discard is a reporter that keeps nothing: the benchmark measures assembly.
-type discard struct{}
+type discard struct{ segmentsOnly }
 
 func (discard) report(*agentv3.SegmentObject) bool { return true }
 func (discard) flush(context.Context) error        { return nil }
@@ -24,10 +24,11 @@ func (discard) stats() pipeline.Stats              { return pipeline.Stats{} }
 func queued() reporter {
 	q := pipeline.New(pipeline.Config{Name: "bench"}, pipeline.SenderFunc[*agentv3.SegmentObject](
 		func(context.Context, []*agentv3.SegmentObject) error { return nil }))
-	return &pipelineOnly{q}
+	return &pipelineOnly{q: q}
 }
 
 type pipelineOnly struct {
+	segmentsOnly
 	q *pipeline.Pipeline[*agentv3.SegmentObject]
 }
 

@@ -80,6 +80,39 @@
 // waits for late spans, delivers the queue within its ctx and says what was lost;
 // [Layer.Stats] and [Layer.Gauges] count everything.
 //
+// # Logs
+//
+// Events, from the tracer's Info, Warn, ... and from the slog bridge alike, also go to
+// the collector's LogReportService as log records, through a bounded queue of their
+// own ([WithLogQueueSize]) on the same connection: the service, instance and layer, the
+// event's time in milliseconds, the message as a text body (a JSON object of the
+// message and fields with [WithLogJSONBody]), tags level, target and the event's fields
+// as strings, and, for an event inside a span the layer exports, the trace context
+// (trace id, the id of the segment that carries the span, the span's id in it) and the
+// segment's endpoint. An event outside such a span has no trace context. Which events
+// become log records is [WithLogFilter]'s to decide: WARN and above by default
+// ([DefaultLogFilter]), any [subscriber.Filter] (directives of layers/filter included)
+// otherwise. It does not change the span logs. A per-layer filter attached to the whole
+// layer with subscriber.WithFilter comes first: events it rejects never reach the layer.
+//
+// # Meters
+//
+// With [WithMeters], the layer reports the series of a metrics layer
+// (github.com/strata-go/strata/layers/metrics, read through its Visit) to the
+// MeterReportService every period (20s by default) and once more at Shutdown: counters
+// and gauges as single values with their labels, histograms as buckets keyed by their
+// lower bounds, the first one from negative infinity, as the protocol defines them. The
+// application's own counters, gauge functions and histograms (the metrics layer's
+// NewCounter, NewGaugeFunc and NewHistogram) go both to /metrics and to SkyWalking from
+// one registration.
+//
+// # Instance properties
+//
+// The instance reports hostname, ipv4, OS Name, Process No. and language on every
+// (re)connect; [Layer.SetProperty] and [Layer.RemoveProperty] change them (the
+// predefined ones too) and have them reported again at once. keepAlive goes every
+// heartbeat ([WithHeartbeat]). Every call carries the [WithAuthentication] token.
+//
 // # Configuration
 //
 // [New] takes options; [FromEnv] first reads the variables SkyWalking agents read

@@ -15,13 +15,27 @@ import (
 	"github.com/strata-go/strata/subscriber"
 	commonv3 "skywalking.apache.org/repo/goapi/collect/common/v3"
 	agentv3 "skywalking.apache.org/repo/goapi/collect/language/agent/v3"
+	logv3 "skywalking.apache.org/repo/goapi/collect/logging/v3"
 )
+
+// segmentsOnly gives a test reporter that handles only segments the other methods:
+// it refuses log records.
+type segmentsOnly struct{}
+
+func (segmentsOnly) reportLog(*logv3.LogData) bool { return false }
+func (segmentsOnly) logStats() pipeline.Stats      { return pipeline.Stats{} }
+func (segmentsOnly) sendMeters(context.Context, []*agentv3.MeterData) error {
+	return nil
+}
 
 // fakeReporter keeps the segments in memory. With capacity > 0 it refuses segments
 // beyond that many, like a full queue.
 type fakeReporter struct {
 	mu       sync.Mutex
 	segs     []*agentv3.SegmentObject
+	logs     []*logv3.LogData
+	logSt    pipeline.Stats
+	meters   [][]*agentv3.MeterData // one per report
 	capacity int
 	st       pipeline.Stats
 	isShut   bool
@@ -45,6 +59,39 @@ func (f *fakeReporter) report(s *agentv3.SegmentObject) bool {
 	default:
 	}
 	return true
+}
+
+func (f *fakeReporter) reportLog(ld *logv3.LogData) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.logSt.Enqueued++
+	if f.isShut {
+		f.logSt.Dropped++
+		return false
+	}
+	f.logSt.Sent++
+	f.logs = append(f.logs, ld)
+	return true
+}
+
+func (f *fakeReporter) logStats() pipeline.Stats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.logSt
+}
+
+// logRecords returns the log records reported so far.
+func (f *fakeReporter) logRecords() []*logv3.LogData {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.logs)
+}
+
+func (f *fakeReporter) sendMeters(_ context.Context, data []*agentv3.MeterData) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.meters = append(f.meters, data)
+	return nil
 }
 
 func (f *fakeReporter) flush(context.Context) error { return nil }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/strata-go/strata/layers/internal/pipeline"
+	"github.com/strata-go/strata/layers/metrics"
 	"github.com/strata-go/strata/registry"
 	"github.com/strata-go/strata/subscriber"
 	agentv3 "skywalking.apache.org/repo/goapi/collect/language/agent/v3"
@@ -30,6 +32,11 @@ type Layer struct {
 	compGRPC          int32
 	fieldRules        []componentRule
 	rep               reporter
+	swLayer           string            // the OAP layer given to log records
+	logFilter         subscriber.Filter // nil: no log records
+	logJSON           bool
+	meterSrc          *metrics.Layer // nil: no meters
+	logLimit          *pipeline.LogLimiter
 
 	recent recentSpans
 
@@ -40,17 +47,21 @@ type Layer struct {
 
 	stop     chan struct{}
 	swept    chan struct{} // closed when the sweeper has returned
+	metered  chan struct{} // closed when the meter loop has returned (or never ran)
 	shutOnce sync.Once
 	shutErr  error
 
 	segments, refused, spansDropped, late, unlinked, malformed, logsDropped atomic.Uint64
+	logRecords                                                              atomic.Uint64
+	meterReports, meterReportsFailed, metersSent, metersInvalid             atomic.Uint64
 }
 
 // New returns a layer that reports to the collector given with [WithCollector]; it
 // fails, naming the option, on a missing or malformed address, an empty service or
 // instance name, or a non-positive duration or size. It starts the layer's goroutines
-// (the sweeper that flushes lingering segments, the queue's sender and the collector
-// client's heartbeat); [Layer.Shutdown] (or the dispatch's Shutdown) stops them.
+// (the sweeper that flushes lingering segments, the senders of the segment and log
+// queues, the meter reporter with [WithMeters], and the collector client's heartbeat);
+// [Layer.Shutdown] (or the dispatch's Shutdown) stops them.
 func New(opts ...Option) (*Layer, error) {
 	var c config
 	for _, o := range opts {
@@ -91,6 +102,12 @@ func newLayer(c *config) (*Layer, error) {
 		compHTTPClient: ComponentHTTPClient,
 		compGRPC:       ComponentGRPC,
 		lingering:      make(map[*segment]struct{}),
+		swLayer:        c.layer.v,
+		logFilter:      c.logFilter,
+		logJSON:        c.logJSON,
+		meterSrc:       c.meterSrc,
+		logLimit:       pipeline.NewLogLimiter(c.logf, pipeline.LogEvery),
+		metered:        make(chan struct{}),
 		stop:           make(chan struct{}),
 		swept:          make(chan struct{}),
 	}
@@ -116,6 +133,11 @@ func newLayer(c *config) (*Layer, error) {
 		l.rep = rep
 	}
 	go l.sweeper(c.linger.v)
+	if l.meterSrc != nil {
+		go l.meterLoop(c.meterPeriod.v)
+	} else {
+		close(l.metered)
+	}
 	return l, nil
 }
 
@@ -268,10 +290,16 @@ func (l *Layer) OnRecord(span subscriber.SpanRef, fields []slog.Attr) {
 	seg.mu.Unlock()
 }
 
-// OnEvent keeps an event logged inside a span as a log of that span.
+// OnEvent keeps an event logged inside a span as a log of that span, and reports the
+// events the log filter ([WithLogFilter]) enables as log records, with the trace
+// context of the span they happened in.
 func (l *Layer) OnEvent(ev *subscriber.Event) {
+	wantLog := l.wantsLog(ev)
 	d := l.dataOf(ev.Span)
 	if d == nil {
+		if wantLog {
+			l.sendLog(ev, logSpan{})
+		}
 		return
 	}
 	isErr := false
@@ -283,7 +311,14 @@ func (l *Layer) OnEvent(ev *subscriber.Event) {
 	lg := spanLog(ev)
 	seg, idx := d.lockSpan()
 	if seg == nil {
+		if wantLog {
+			l.sendLog(ev, logSpan{})
+		}
 		return
+	}
+	var at logSpan
+	if wantLog {
+		at = logSpanLocked(seg, idx)
 	}
 	if e := &seg.entries[idx]; e.obj != nil && !e.closed {
 		if len(e.obj.Logs) < maxLogsPerSpan {
@@ -296,6 +331,9 @@ func (l *Layer) OnEvent(ev *subscriber.Event) {
 		}
 	}
 	seg.mu.Unlock()
+	if wantLog {
+		l.sendLog(ev, at)
+	}
 }
 
 // OnClose completes the span in its segment, and reports the segment when it was the
@@ -393,8 +431,19 @@ func (l *Layer) Shutdown(ctx context.Context) error {
 		case <-ctx.Done():
 			errs = append(errs, fmt.Errorf("skywalking: the sweeper did not stop: %w", ctx.Err()))
 		}
+		select {
+		case <-l.metered:
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("skywalking: the meter reporter did not stop: %w", ctx.Err()))
+		}
 		// Whatever waits for late spans goes now.
 		l.sweep(0, true)
+		// The last values of the meters, so that a short-lived program loses none.
+		if l.meterSrc != nil {
+			if err := l.reportMeters(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		if n := l.openSegs.Load(); n > 0 {
 			errs = append(errs, fmt.Errorf("skywalking: segments with spans still open at shutdown: %d (the spans still open were not exported)", n))
 		}

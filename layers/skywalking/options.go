@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/strata-go/strata/layers/metrics"
+	"github.com/strata-go/strata/subscriber"
 )
 
 // The layer's defaults; see the options that change them.
@@ -71,6 +74,12 @@ type config struct {
 	tls                                      *tls.Config
 	components                               []componentRule
 	logf                                     func(format string, args ...any)
+	logFilter                                subscriber.Filter
+	logFilterSet                             bool
+	logJSON                                  bool
+	logQueueSize                             setting[int]
+	meterSrc                                 *metrics.Layer
+	meterPeriod                              setting[time.Duration]
 	errs                                     []error
 	rep                                      reporter // tests: a reporter instead of a collector
 }
@@ -181,6 +190,52 @@ func WithLogf(logf func(format string, args ...any)) Option {
 	return func(c *config) { c.logf = logf }
 }
 
+// WithLogFilter sets which events the layer reports as log records on the collector's
+// LogReportService (default [DefaultLogFilter]: WARN and above). Any filter works,
+// directives from layers/filter included:
+//
+//	dirs, err := filter.Parse("warn,songs/vendor=info")
+//	sw, err := skywalking.New(skywalking.WithLogFilter(dirs), ...)
+//
+// It decides only the log records: every event inside an exported span still becomes a
+// log of that span in its segment. nil reports no log records.
+func WithLogFilter(f subscriber.Filter) Option {
+	return func(c *config) { c.logFilter, c.logFilterSet = f, true }
+}
+
+// WithLogJSONBody makes the body of each log record a JSON object of the event's
+// message (key "message") and fields, instead of the message as text. The fields are
+// in the record's tags either way.
+func WithLogJSONBody() Option {
+	return func(c *config) { c.logJSON = true }
+}
+
+// WithLogQueueSize sets how many log records wait for the collector at most (default
+// [DefaultQueueSize]); beyond it they are dropped and counted. n must be positive.
+func WithLogQueueSize(n int) Option {
+	return func(c *config) { c.logQueueSize.set(n, "WithLogQueueSize") }
+}
+
+// WithMeters reports the series of the metrics layer m to the collector's
+// MeterReportService every period (0: [DefaultMeterPeriod]), and once more at Shutdown
+// so that a short-lived program loses no value: the series derived from spans and
+// events, the application's counters, gauges and histograms made with m's NewCounter,
+// NewGaugeFunc and NewHistogram, and the gauges given to m.RegisterGauge. Counters and
+// gauges go as single values with their labels, histograms with their buckets' lower
+// bounds (the first bucket's is negative infinity), as the protocol defines.
+//
+//	met := metrics.New()
+//	sw, err := skywalking.FromEnv(skywalking.WithMeters(met, 0))
+//	d := subscriber.MustNew(storage.New(), met, sw)
+func WithMeters(m *metrics.Layer, period time.Duration) Option {
+	return func(c *config) {
+		c.meterSrc = m
+		if period != 0 {
+			c.meterPeriod.set(period, "WithMeters")
+		}
+	}
+}
+
 // withReporter makes the layer hand segments to r instead of a collector (tests).
 func withReporter(r reporter) Option {
 	return func(c *config) { c.rep = r }
@@ -250,12 +305,20 @@ func (c *config) resolve() error {
 	for _, s := range []struct {
 		s   *setting[int]
 		def int
-	}{{&c.queueSize, DefaultQueueSize}, {&c.maxOpen, DefaultMaxOpenSegments}, {&c.maxSpans, DefaultMaxSpansPerSegment}} {
+	}{{&c.queueSize, DefaultQueueSize}, {&c.logQueueSize, DefaultQueueSize}, {&c.maxOpen, DefaultMaxOpenSegments}, {&c.maxSpans, DefaultMaxSpansPerSegment}} {
 		if s.s.from == "" {
 			s.s.v = s.def
 		} else if s.s.v <= 0 {
 			return fmt.Errorf("skywalking: %s(%d): must be positive", s.s.from, s.s.v)
 		}
+	}
+	if c.meterPeriod.from == "" {
+		c.meterPeriod.v = DefaultMeterPeriod
+	} else if c.meterPeriod.v <= 0 {
+		return fmt.Errorf("skywalking: %s(%v): the meter period must be positive", c.meterPeriod.from, c.meterPeriod.v)
+	}
+	if !c.logFilterSet {
+		c.logFilter = DefaultLogFilter
 	}
 	if c.maxSpans.v > 1<<30 {
 		c.maxSpans.v = 1 << 30

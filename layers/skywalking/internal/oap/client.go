@@ -85,17 +85,22 @@ type Config struct {
 // OAP that restarted forgot them) and sends keepAlive every Heartbeat while it is
 // ready. Close stops it.
 type Client struct {
-	addr      string
-	token     string
-	conn      *grpc.ClientConn
-	segments  agentv3.TraceSegmentReportServiceClient
-	logs      logv3.LogReportServiceClient
-	meters    agentv3.MeterReportServiceClient
-	mgmt      managementv3.ManagementServiceClient
-	props     *managementv3.InstanceProperties
-	ping      *managementv3.InstancePingPkg
-	heartbeat time.Duration
-	log       *pipeline.LogLimiter
+	addr     string
+	token    string
+	conn     *grpc.ClientConn
+	segments agentv3.TraceSegmentReportServiceClient
+	logs     logv3.LogReportServiceClient
+	meters   agentv3.MeterReportServiceClient
+	mgmt     managementv3.ManagementServiceClient
+	// props is the properties report, replaced whole (copy on write) under propsMu by
+	// SetProperty and RemoveProperty, so that a report in flight is never modified.
+	propsMu    sync.Mutex
+	props      *managementv3.InstanceProperties
+	propsDirty atomic.Bool        // changed since the last report: report again
+	wake       context.CancelFunc // wakes the management goroutine's wait; under propsMu
+	ping       *managementv3.InstancePingPkg
+	heartbeat  time.Duration
+	log        *pipeline.LogLimiter
 
 	ctx        context.Context // cancelled by Close: stops the management goroutine
 	cancel     context.CancelFunc

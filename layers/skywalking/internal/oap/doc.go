@@ -23,6 +23,11 @@
 //	p.Shutdown(ctx)    // delivers what is queued
 //	client.Close(ctx)  // then closes the connection
 //
+// [Client.SendLogs] and [Client.SendMeters] do the same for LogReportService and
+// MeterReportService (one stream per meter report). [Client.SetProperty] and
+// [Client.RemoveProperty] change the instance properties from any goroutine; the
+// management goroutine reports them again at once when the connection is ready.
+//
 // Every call carries Config.Token as the "authentication" metadata key when it is set.
 // The connection is plaintext unless Config.TLS is given. gRPC reconnects on its own,
 // from half a second up to every 10 seconds while the collector is down; errors are

@@ -35,6 +35,9 @@ func (c *Client) manage() {
 			if c.needReport.Swap(false) {
 				reported = false
 			}
+			if c.propsDirty.Swap(false) {
+				reported = false
+			}
 			if !reported {
 				reported = c.reportProperties()
 				if reported && nextBeat.IsZero() {
@@ -53,8 +56,16 @@ func (c *Client) manage() {
 		if wake.IsZero() || !reported {
 			wake = time.Now().Add(c.heartbeat)
 		}
+		// SetProperty and RemoveProperty cut the wait short.
 		ctx, cancel := context.WithDeadline(c.ctx, wake)
-		c.conn.WaitForStateChange(ctx, state)
+		c.propsMu.Lock()
+		c.wake = cancel
+		// Only a ready connection reports; otherwise becoming ready will.
+		changed := state == connectivity.Ready && c.propsDirty.Load()
+		c.propsMu.Unlock()
+		if !changed {
+			c.conn.WaitForStateChange(ctx, state)
+		}
 		cancel()
 		if c.ctx.Err() != nil {
 			return
@@ -67,7 +78,10 @@ func (c *Client) manage() {
 func (c *Client) reportProperties() bool {
 	ctx, cancel := context.WithTimeout(c.withToken(c.ctx), callTimeout)
 	defer cancel()
-	if _, err := c.mgmt.ReportInstanceProperties(ctx, c.props); err != nil {
+	c.propsMu.Lock()
+	props := c.props
+	c.propsMu.Unlock()
+	if _, err := c.mgmt.ReportInstanceProperties(ctx, props); err != nil {
 		if c.ctx.Err() == nil {
 			c.log.Logf("properties", "skywalking: report instance properties to %s: %v", c.addr, describe(err))
 		}

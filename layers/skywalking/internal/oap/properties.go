@@ -1,13 +1,93 @@
 package oap
 
 import (
+	"errors"
 	"net"
 	"os"
 	"runtime"
 	"strconv"
 
 	commonv3 "skywalking.apache.org/repo/goapi/collect/common/v3"
+	managementv3 "skywalking.apache.org/repo/goapi/collect/management/v3"
 )
+
+// SetProperty sets the instance property key to value: it replaces the pairs with that
+// key (a default such as "hostname", or every "ipv4" pair) or adds one, and makes the
+// management goroutine report the properties again as soon as the connection is ready.
+// An empty key is an error. Safe for concurrent use.
+func (c *Client) SetProperty(key, value string) error {
+	if key == "" {
+		return errors.New("skywalking: SetProperty: empty property key")
+	}
+	c.changeProperties(func(old []*commonv3.KeyStringValuePair) []*commonv3.KeyStringValuePair {
+		out := make([]*commonv3.KeyStringValuePair, 0, len(old)+1)
+		done := false
+		for _, p := range old {
+			switch {
+			case p.Key != key:
+				out = append(out, p)
+			case !done:
+				out = append(out, &commonv3.KeyStringValuePair{Key: key, Value: value})
+				done = true
+			}
+		}
+		if !done {
+			out = append(out, &commonv3.KeyStringValuePair{Key: key, Value: value})
+		}
+		return out
+	})
+	return nil
+}
+
+// RemoveProperty removes every instance property pair with key, a default one included,
+// and has the properties reported again. Removing a key that is not there changes
+// nothing and reports nothing. Safe for concurrent use.
+func (c *Client) RemoveProperty(key string) {
+	c.changeProperties(func(old []*commonv3.KeyStringValuePair) []*commonv3.KeyStringValuePair {
+		out := make([]*commonv3.KeyStringValuePair, 0, len(old))
+		for _, p := range old {
+			if p.Key != key {
+				out = append(out, p)
+			}
+		}
+		if len(out) == len(old) {
+			return nil
+		}
+		return out
+	})
+}
+
+// Properties returns the instance properties as they will be reported next.
+func (c *Client) Properties() []*commonv3.KeyStringValuePair {
+	c.propsMu.Lock()
+	defer c.propsMu.Unlock()
+	out := make([]*commonv3.KeyStringValuePair, len(c.props.Properties))
+	for i, p := range c.props.Properties {
+		out[i] = &commonv3.KeyStringValuePair{Key: p.Key, Value: p.Value}
+	}
+	return out
+}
+
+// changeProperties replaces the properties with change's result (nil: no change) and
+// wakes the management goroutine to report them.
+func (c *Client) changeProperties(change func([]*commonv3.KeyStringValuePair) []*commonv3.KeyStringValuePair) {
+	c.propsMu.Lock()
+	defer c.propsMu.Unlock()
+	next := change(c.props.Properties)
+	if next == nil {
+		return
+	}
+	c.props = &managementv3.InstanceProperties{
+		Service:         c.props.Service,
+		ServiceInstance: c.props.ServiceInstance,
+		Layer:           c.props.Layer,
+		Properties:      next,
+	}
+	c.propsDirty.Store(true)
+	if c.wake != nil {
+		c.wake()
+	}
+}
 
 // DefaultProperties returns the instance properties other SkyWalking agents report,
 // under the same keys: "hostname", one "ipv4" pair per non-loopback IPv4 address (the

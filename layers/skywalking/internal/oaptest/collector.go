@@ -234,6 +234,16 @@ func (c *Collector) WaitLogs(t testing.TB, n int, timeout time.Duration) []*logv
 	return c.Logs()
 }
 
+// WaitMeters waits until at least n meter data arrived and returns them all; it fails
+// the test after timeout.
+func (c *Collector) WaitMeters(t testing.TB, n int, timeout time.Duration) []*agentv3.MeterData {
+	t.Helper()
+	if !waitUntil(timeout, func() bool { return len(c.Meters()) >= n }) {
+		t.Fatalf("oaptest: %d meter data after %v, want %d", len(c.Meters()), timeout, n)
+	}
+	return c.Meters()
+}
+
 func waitUntil(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	for !cond() {
