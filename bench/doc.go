@@ -1,5 +1,5 @@
 // Package bench holds Strata's benchmarks against peer libraries (the OpenTelemetry SDK,
-// zerolog, zap, slog and VictoriaMetrics used directly), measured in one run. Names are
+// go2sky, zerolog, zap, slog and VictoriaMetrics used directly), measured in one run. Names are
 // Benchmark<Case>/<library>, so that benchstat puts each peer on a row of the case's
 // table. See RESULTS.md for the figures and the command that produced them (run.sh).
 //
@@ -28,10 +28,19 @@
 //	metrics_test.go   derived metrics at close against VictoriaMetrics (formatted name
 //	                  per call, and handles made once); the metrics layer's whole
 //	                  per-span cost (BenchmarkMetricsWholePerSpan)
+//	skywalking_test.go  the sw8 codec against go2sky (BenchmarkSW8Encode, ...Decode); a
+//	                  span through storage + the SkyWalking layer (to a collector on
+//	                  127.0.0.1 that discards, and to one nobody listens on) against
+//	                  the SDK with a batch processor and go2sky with a reporter that
+//	                  does nothing (BenchmarkSkyWalkingSpan); the request exported to
+//	                  SkyWalking against go2sky + zap and the SDK + zap
+//	                  (BenchmarkRequestSkyWalking)
 //
 // Helpers: cpu_test.go (cpu-ns/op: process CPU time over the loop, background goroutines
 // flushed inside it; drop-% for the AsyncWriter), zerolines_test.go (zerolog writing
 // Strata's logfmt lines). fairness_test.go checks that each Strata row and its peer
 // write the same content: the same lines with the same keys and values for zerolog, the
-// same spans, attributes, event fields and metric series for the OpenTelemetry peers.
+// same spans, attributes, event fields and metric series for the OpenTelemetry peers;
+// skywalking_fairness_test.go the same sw8 text, and the same exported spans, tags and
+// logs for go2sky.
 package bench

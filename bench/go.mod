@@ -3,6 +3,7 @@ module github.com/strata-go/strata/bench
 go 1.26.0
 
 require (
+	github.com/SkyAPM/go2sky v1.5.0
 	github.com/VictoriaMetrics/metrics v1.44.0
 	github.com/go-logfmt/logfmt v0.6.1
 	github.com/rs/zerolog v1.35.1
@@ -11,6 +12,9 @@ require (
 	go.opentelemetry.io/otel/sdk v1.47.0
 	go.opentelemetry.io/otel/trace v1.47.0
 	go.uber.org/zap v1.28.0
+	google.golang.org/grpc v1.76.0
+	google.golang.org/protobuf v1.36.12
+	skywalking.apache.org/repo/goapi v0.0.0-20250225130248-3916480eb467
 )
 
 require (
@@ -20,13 +24,17 @@ require (
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/mattn/go-colorable v0.1.14 // indirect
 	github.com/mattn/go-isatty v0.0.20 // indirect
+	github.com/pkg/errors v0.9.1 // indirect
 	github.com/valyala/fastrand v1.1.0 // indirect
 	github.com/valyala/histogram v1.2.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
 	go.opentelemetry.io/otel/metric v1.47.0 // indirect
 	go.uber.org/multierr v1.10.0 // indirect
+	golang.org/x/net v0.42.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/text v0.27.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20261019180522-ce908d29299b // indirect
 )
 
 replace github.com/strata-go/strata => ../

@@ -14,6 +14,15 @@
 //	curl localhost:8080/metrics
 //
 // STRATA_LOG sets the log directives, for example STRATA_LOG=info,songs/vendor=debug.
+//
+// With SW_AGENT_COLLECTOR_BACKEND_SERVICES set (host:11800 of an Apache SkyWalking OAP,
+// or of anything that speaks its gRPC protocol), every request's spans also go to
+// SkyWalking as a segment, from the entry span nethttp.Middleware starts (which carries
+// on a caller's sw8 trace); the other SW_AGENT_* variables SkyWalking agents read apply
+// (SW_AGENT_NAME defaults to "songs"), and the exporter's own health is on /metrics as
+// strata_skywalking_*:
+//
+//	SW_AGENT_COLLECTOR_BACKEND_SERVICES=localhost:11800 go run ./examples/songs
 package main
 
 import (
@@ -23,6 +32,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -30,9 +40,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/strata-go/strata/instrument/nethttp"
 	"github.com/strata-go/strata/layers/filter"
 	"github.com/strata-go/strata/layers/logfmt"
 	"github.com/strata-go/strata/layers/metrics"
+	"github.com/strata-go/strata/layers/skywalking"
 	"github.com/strata-go/strata/layers/storage"
 	"github.com/strata-go/strata/subscriber"
 )
@@ -58,25 +70,38 @@ func run(serveAddr string, out io.Writer) error {
 	// Log lines go through a bounded queue: a slow terminal never blocks a request.
 	logs := logfmt.NewAsyncWriter(out)
 	met := metrics.New(metrics.WithProcessMetrics())
-	d, err := subscriber.New(
+	layers := []subscriber.Layer{
 		storage.New(), // first: the layers after it read its fields
 		subscriber.WithFilter(logfmt.New(logs), levels),
 		met,
-	)
+	}
+	// Self-metrics: the log queue's health is scraped with the derived metrics.
+	gauges := map[string]func() float64{
+		"strata_logfmt_lines_written": func() float64 { return float64(logs.Written()) },
+		"strata_logfmt_lines_dropped": func() float64 { return float64(logs.Dropped()) },
+	}
+	sw, err := skyWalkingFromEnv()
 	if err != nil {
 		return err
 	}
-	// Self-metrics: the log queue's health is scraped with the derived metrics.
-	for name, fn := range map[string]func() float64{
-		"strata_logfmt_lines_written": func() float64 { return float64(logs.Written()) },
-		"strata_logfmt_lines_dropped": func() float64 { return float64(logs.Dropped()) },
-	} {
+	if sw != nil {
+		// Unfiltered: STRATA_LOG quiets the log, not the traces.
+		layers = append(layers, sw)
+		maps.Copy(gauges, sw.Gauges())
+	}
+	d, err := subscriber.New(layers...)
+	if err != nil {
+		return err
+	}
+	for name, fn := range gauges {
 		if err := met.RegisterGauge(name, fn); err != nil {
 			return err
 		}
 	}
 	subscriber.SetDefault(d)
 	defer func() {
+		// Shutdown flushes the layers: the log queue, and the segments not yet sent to
+		// SkyWalking, within the deadline (the error says what was lost).
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := d.Shutdown(ctx); err != nil {
@@ -87,7 +112,14 @@ func run(serveAddr string, out io.Writer) error {
 
 	mux := http.NewServeMux()
 	app := newApp()
-	mux.HandleFunc("POST /songs", app.createSong)
+	var songs http.Handler = http.HandlerFunc(app.createSong)
+	if sw != nil {
+		// The entry span SkyWalking shows as the endpoint "POST /songs", continuing the
+		// caller's trace; without an exporter it would only add two log lines a request.
+		// Scrapes of /metrics are not traced.
+		songs = nethttp.Middleware(songs)
+	}
+	mux.Handle("POST /songs", songs)
 	mux.Handle("GET /metrics", met.Handler())
 
 	addr := serveAddr
@@ -120,6 +152,26 @@ func run(serveAddr string, out io.Writer) error {
 		return err
 	}
 	return app.wait()
+}
+
+// skyWalkingFromEnv returns the SkyWalking layer the SW_AGENT_* variables configure, or
+// nil, after saying on stderr how to turn it on, when no collector is set.
+func skyWalkingFromEnv() (*skywalking.Layer, error) {
+	addr := os.Getenv(skywalking.EnvCollector)
+	if addr == "" {
+		fmt.Fprintf(os.Stderr, "songs: traces are not exported; set %s=host:11800 to send them to Apache SkyWalking\n", skywalking.EnvCollector)
+		return nil, nil
+	}
+	var opts []skywalking.Option
+	if _, ok := os.LookupEnv(skywalking.EnvService); !ok {
+		opts = append(opts, skywalking.WithService("songs"))
+	}
+	sw, err := skywalking.FromEnv(opts...)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "songs: exporting traces to SkyWalking at %s\n", addr)
+	return sw, nil
 }
 
 // demo sends a few songs, one of which the vendor rejects, then prints the derived

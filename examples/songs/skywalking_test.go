@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"google.golang.org/grpc"
+	commonv3 "skywalking.apache.org/repo/goapi/collect/common/v3"
+	agentv3 "skywalking.apache.org/repo/goapi/collect/language/agent/v3"
+	logv3 "skywalking.apache.org/repo/goapi/collect/logging/v3"
+	managementv3 "skywalking.apache.org/repo/goapi/collect/management/v3"
+
+	"github.com/strata-go/strata/layers/skywalking"
+)
+
+// collector is a SkyWalking OAP stand-in on 127.0.0.1: it keeps the segments, log
+// records and instance properties it receives.
+type collector struct {
+	agentv3.UnimplementedTraceSegmentReportServiceServer
+	managementv3.UnimplementedManagementServiceServer
+	logs logService
+	addr string
+
+	mu       sync.Mutex
+	segments []*agentv3.SegmentObject
+	props    []*managementv3.InstanceProperties
+}
+
+// logService is the collector's LogReportService (a type of its own: its Collect has
+// the segment service's name).
+type logService struct {
+	logv3.UnimplementedLogReportServiceServer
+	mu      *sync.Mutex
+	records []*logv3.LogData
+}
+
+func (l *logService) Collect(stream logv3.LogReportService_CollectServer) error {
+	for {
+		rec, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return stream.SendAndClose(&commonv3.Commands{})
+		}
+		if err != nil {
+			return err
+		}
+		l.mu.Lock()
+		l.records = append(l.records, rec)
+		l.mu.Unlock()
+	}
+}
+
+func startCollector(t *testing.T) *collector {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &collector{addr: ln.Addr().String()}
+	c.logs.mu = &c.mu
+	srv := grpc.NewServer()
+	agentv3.RegisterTraceSegmentReportServiceServer(srv, c)
+	managementv3.RegisterManagementServiceServer(srv, c)
+	logv3.RegisterLogReportServiceServer(srv, &c.logs)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		srv.Stop()
+		<-done
+	})
+	return c
+}
+
+func (c *collector) Collect(stream agentv3.TraceSegmentReportService_CollectServer) error {
+	for {
+		seg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return stream.SendAndClose(&commonv3.Commands{})
+		}
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.segments = append(c.segments, seg)
+		c.mu.Unlock()
+	}
+}
+
+func (c *collector) ReportInstanceProperties(_ context.Context, p *managementv3.InstanceProperties) (*commonv3.Commands, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.props = append(c.props, p)
+	return &commonv3.Commands{}, nil
+}
+
+func (c *collector) KeepAlive(context.Context, *managementv3.InstancePingPkg) (*commonv3.Commands, error) {
+	return &commonv3.Commands{}, nil
+}
+
+// With SW_AGENT_COLLECTOR_BACKEND_SERVICES set, the demo reports one segment per song
+// request, under the service "songs", by the time run returns: the entry span
+// "POST /songs" first (span id 0, no parent), the handler's "HTTP request" its child,
+// the vendor call and the insert children of that, span ids distinct, the failing
+// request's segment marked as an error. The background enrichment (subscriber.Go: a
+// span that follows from the request, with no parent) is a segment of its own in the
+// request's trace. The vendor's error event arrives as a log record of the failing
+// request's vendor span. The demo's own output is unchanged.
+func TestDemoExportsASegmentPerRequest(t *testing.T) {
+	c := startCollector(t)
+	t.Setenv("STRATA_LOG", "")
+	t.Setenv(skywalking.EnvCollector, c.addr)
+	t.Setenv(skywalking.EnvService, "")
+	os.Unsetenv(skywalking.EnvService) // the demo's default name, "songs"
+	var out syncBuffer
+	if err := run("", &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.b.String(), `songs_http_request_total{result="error",route="/songs",span_name="HTTP request"} 1`) {
+		t.Errorf("the demo's report changed with SkyWalking on:\n%s", out.b.String())
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.props) == 0 || c.props[0].GetService() != "songs" {
+		t.Errorf("instance properties %v, want them reported for service songs", c.props)
+	}
+	var requests []*agentv3.SegmentObject
+	for _, seg := range c.segments {
+		if seg.GetService() != "songs" {
+			t.Errorf("segment of service %q, want songs", seg.GetService())
+		}
+		if first := seg.GetSpans(); len(first) > 0 && first[0].GetOperationName() == "POST /songs" {
+			requests = append(requests, seg)
+		}
+	}
+	if len(requests) != 3 {
+		t.Fatalf("%d request segments (of %d), want one per song request, 3", len(requests), len(c.segments))
+	}
+	traces, segments := map[string]bool{}, map[string]bool{}
+	failed := 0
+	for _, seg := range requests {
+		traces[seg.GetTraceId()] = true
+		segments[seg.GetTraceSegmentId()] = true
+		byName := map[string]*agentv3.SpanObject{}
+		ids := map[int32]bool{}
+		for _, sp := range seg.GetSpans() {
+			if ids[sp.GetSpanId()] {
+				t.Errorf("segment %s: span id %d twice", seg.GetTraceSegmentId(), sp.GetSpanId())
+			}
+			ids[sp.GetSpanId()] = true
+			byName[sp.GetOperationName()] = sp
+		}
+		entry, req := byName["POST /songs"], byName["HTTP request"]
+		if entry.GetSpanId() != 0 || entry.GetParentSpanId() != -1 || entry.GetSpanType() != agentv3.SpanType_Entry {
+			t.Errorf("entry span %v: want span 0, parent -1, Entry", entry)
+		}
+		if req == nil || req.GetParentSpanId() != entry.GetSpanId() {
+			t.Fatalf("segment %s: no HTTP request span under the entry: %v", seg.GetTraceSegmentId(), seg.GetSpans())
+		}
+		vendor := byName["vendor.lastfm.task"]
+		if vendor == nil || vendor.GetParentSpanId() != req.GetSpanId() {
+			t.Errorf("vendor span %v: want a child of HTTP request (span %d)", vendor, req.GetSpanId())
+		}
+		if entry.GetIsError() {
+			failed++
+			if !vendor.GetIsError() || !req.GetIsError() {
+				t.Errorf("the failing request: vendor error %v, HTTP request error %v; want both", vendor.GetIsError(), req.GetIsError())
+			}
+			continue
+		}
+		if db := byName["db.insert"]; db == nil || db.GetParentSpanId() != req.GetSpanId() {
+			t.Errorf("span db.insert %v: want a child of HTTP request (span %d)", db, req.GetSpanId())
+		}
+	}
+	enriched := 0
+	for _, seg := range c.segments {
+		if spans := seg.GetSpans(); len(spans) == 1 && spans[0].GetOperationName() == "song.enrich" {
+			enriched++
+			if !traces[seg.GetTraceId()] || segments[seg.GetTraceSegmentId()] {
+				t.Errorf("song.enrich segment %s in trace %s: want a segment of its own in a request's trace", seg.GetTraceSegmentId(), seg.GetTraceId())
+			}
+		}
+	}
+	if enriched != 2 {
+		t.Errorf("%d song.enrich segments, want one per stored song, 2", enriched)
+	}
+	var vendorErrors []*logv3.LogData
+	for _, rec := range c.logs.records {
+		if strings.Contains(rec.GetBody().GetText().GetText(), "vendor request failed") {
+			vendorErrors = append(vendorErrors, rec)
+		}
+	}
+	if len(vendorErrors) != 1 {
+		t.Fatalf("%d vendor error log records (of %d), want 1", len(vendorErrors), len(c.logs.records))
+	}
+	tc := vendorErrors[0].GetTraceContext()
+	for _, seg := range requests {
+		if seg.GetTraceSegmentId() != tc.GetTraceSegmentId() {
+			continue
+		}
+		if seg.GetTraceId() != tc.GetTraceId() || !seg.GetSpans()[0].GetIsError() {
+			t.Errorf("the vendor error's log record is in segment %s of trace %s, want the failing request's", tc.GetTraceSegmentId(), tc.GetTraceId())
+		}
+		for _, sp := range seg.GetSpans() {
+			if sp.GetSpanId() == tc.GetSpanId() && sp.GetOperationName() != "vendor.lastfm.task" {
+				t.Errorf("the vendor error's log record points at span %q, want vendor.lastfm.task", sp.GetOperationName())
+			}
+		}
+		return
+	}
+	t.Errorf("the vendor error's log record names segment %q, which is no request's", tc.GetTraceSegmentId())
+	if failed != 1 {
+		t.Errorf("%d request segments marked as errors, want the vendor's rejection, 1", failed)
+	}
+	if len(traces) != 3 || len(segments) != 3 {
+		t.Errorf("%d trace ids and %d segment ids for 3 requests, want 3 of each", len(traces), len(segments))
+	}
+}
