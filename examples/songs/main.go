@@ -80,7 +80,7 @@ func run(serveAddr string, out io.Writer) error {
 		"strata_logfmt_lines_written": func() float64 { return float64(logs.Written()) },
 		"strata_logfmt_lines_dropped": func() float64 { return float64(logs.Dropped()) },
 	}
-	sw, err := skyWalkingFromEnv()
+	sw, err := skyWalkingFromEnv(met)
 	if err != nil {
 		return err
 	}
@@ -155,14 +155,17 @@ func run(serveAddr string, out io.Writer) error {
 }
 
 // skyWalkingFromEnv returns the SkyWalking layer the SW_AGENT_* variables configure, or
-// nil, after saying on stderr how to turn it on, when no collector is set.
-func skyWalkingFromEnv() (*skywalking.Layer, error) {
+// nil, after saying on stderr how to turn it on, when no collector is set. It reports
+// traces, WARN and ERROR events as log records, the metrics met derives (every 20 s and
+// at Shutdown) and the instance's properties and keep-alive, with the token of
+// SW_AGENT_AUTHENTICATION on every call.
+func skyWalkingFromEnv(met *metrics.Layer) (*skywalking.Layer, error) {
 	addr := os.Getenv(skywalking.EnvCollector)
 	if addr == "" {
-		fmt.Fprintf(os.Stderr, "songs: traces are not exported; set %s=host:11800 to send them to Apache SkyWalking\n", skywalking.EnvCollector)
+		fmt.Fprintf(os.Stderr, "songs: traces, logs and meters are not exported; set %s=host:11800 to send them to Apache SkyWalking\n", skywalking.EnvCollector)
 		return nil, nil
 	}
-	var opts []skywalking.Option
+	opts := []skywalking.Option{skywalking.WithMeters(met, 0)}
 	if _, ok := os.LookupEnv(skywalking.EnvService); !ok {
 		opts = append(opts, skywalking.WithService("songs"))
 	}
@@ -170,7 +173,7 @@ func skyWalkingFromEnv() (*skywalking.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(os.Stderr, "songs: exporting traces to SkyWalking at %s\n", addr)
+	fmt.Fprintf(os.Stderr, "songs: exporting traces, logs and meters to SkyWalking at %s\n", addr)
 	return sw, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	commonv3 "skywalking.apache.org/repo/goapi/collect/common/v3"
 	agentv3 "skywalking.apache.org/repo/goapi/collect/language/agent/v3"
 	logv3 "skywalking.apache.org/repo/goapi/collect/logging/v3"
@@ -24,12 +25,45 @@ import (
 type collector struct {
 	agentv3.UnimplementedTraceSegmentReportServiceServer
 	managementv3.UnimplementedManagementServiceServer
-	logs logService
-	addr string
+	logs   logService
+	meters meterService
+	addr   string
 
 	mu       sync.Mutex
 	segments []*agentv3.SegmentObject
 	props    []*managementv3.InstanceProperties
+	// tokens are the "authentication" metadata of every call, by method.
+	tokens map[string][]string
+}
+
+// meterService is the collector's MeterReportService.
+type meterService struct {
+	agentv3.UnimplementedMeterReportServiceServer
+	mu     *sync.Mutex
+	meters []*agentv3.MeterData
+}
+
+func (m *meterService) Collect(stream agentv3.MeterReportService_CollectServer) error {
+	for {
+		md, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return stream.SendAndClose(&commonv3.Commands{})
+		}
+		if err != nil {
+			return err
+		}
+		m.mu.Lock()
+		m.meters = append(m.meters, md)
+		m.mu.Unlock()
+	}
+}
+
+// token records the authentication metadata of a call.
+func (c *collector) token(ctx context.Context, method string) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tokens[method] = append(c.tokens[method], strings.Join(md.Get("authentication"), ","))
 }
 
 // logService is the collector's LogReportService (a type of its own: its Collect has
@@ -61,12 +95,22 @@ func startCollector(t *testing.T) *collector {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &collector{addr: ln.Addr().String()}
+	c := &collector{addr: ln.Addr().String(), tokens: map[string][]string{}}
 	c.logs.mu = &c.mu
-	srv := grpc.NewServer()
+	c.meters.mu = &c.mu
+	srv := grpc.NewServer(
+		grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			c.token(ctx, info.FullMethod)
+			return h(ctx, req)
+		}),
+		grpc.StreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+			c.token(ss.Context(), info.FullMethod)
+			return h(srv, ss)
+		}))
 	agentv3.RegisterTraceSegmentReportServiceServer(srv, c)
 	managementv3.RegisterManagementServiceServer(srv, c)
 	logv3.RegisterLogReportServiceServer(srv, &c.logs)
+	agentv3.RegisterMeterReportServiceServer(srv, &c.meters)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -117,6 +161,7 @@ func TestDemoExportsASegmentPerRequest(t *testing.T) {
 	c := startCollector(t)
 	t.Setenv("STRATA_LOG", "")
 	t.Setenv(skywalking.EnvCollector, c.addr)
+	t.Setenv(skywalking.EnvAuthentication, "songs-token")
 	t.Setenv(skywalking.EnvService, "")
 	os.Unsetenv(skywalking.EnvService) // the demo's default name, "songs"
 	var out syncBuffer
@@ -129,6 +174,33 @@ func TestDemoExportsASegmentPerRequest(t *testing.T) {
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// Traces, log records, meters and the instance's properties, each call with the token.
+	for _, method := range []string{
+		"/skywalking.v3.TraceSegmentReportService/collect",
+		"/skywalking.v3.LogReportService/collect",
+		"/skywalking.v3.MeterReportService/collect",
+		"/skywalking.v3.ManagementService/reportInstanceProperties",
+	} {
+		got := c.tokens[method]
+		if len(got) == 0 {
+			t.Errorf("no %s call arrived", method)
+		}
+		for _, tok := range got {
+			if tok != "songs-token" {
+				t.Errorf("%s carried authentication %q, want the SW_AGENT_AUTHENTICATION token", method, tok)
+			}
+		}
+	}
+	// The final meter report (at Shutdown) holds the derived request counter.
+	counted := false
+	for _, m := range c.meters.meters {
+		if sv := m.GetSingleValue(); sv != nil && sv.GetName() == "songs_http_request_total" {
+			counted = true
+		}
+	}
+	if !counted {
+		t.Errorf("no songs_http_request_total meter among %d meter values", len(c.meters.meters))
+	}
 	if len(c.props) == 0 || c.props[0].GetService() != "songs" {
 		t.Errorf("instance properties %v, want them reported for service songs", c.props)
 	}
