@@ -16,6 +16,9 @@ package bench
 //     segments would be refused), so the loop waits for it (Flush) whenever the queue
 //     is half full: drop-% is 0 and ns/op includes the time the loop waited, so both
 //     figures are the sustained cost of exporting every span.
+//     strata_queue: the same with WithSegmentExporter and an exporter that discards
+//     the batches: assembly, the queue and the sender goroutine, no marshalling or
+//     network. The row judged against the budget (DESIGN.md: "queue, no network").
 //     strata_unreachable: the same with a collector address nobody listens on: the
 //     first 10,000 segments fill the queue, every later one is assembled and refused
 //     (drop-% near 100): what a span costs its own goroutine, assembly and the enqueue
@@ -64,6 +67,7 @@ import (
 	"github.com/strata-go/strata/layers/skywalking"
 	"github.com/strata-go/strata/layers/storage"
 	"github.com/strata-go/strata/subscriber"
+	agentv3 "skywalking.apache.org/repo/goapi/collect/language/agent/v3"
 )
 
 // swHeader is the sw8 header both codecs encode and decode: a 32-hex trace and segment
@@ -225,11 +229,15 @@ func unreachableAddr(tb testing.TB) string {
 	return addr
 }
 
-// newSkyWalking returns a SkyWalking layer reporting to addr, silent about a collector
+// newSkyWalking returns a SkyWalking layer reporting to addr ("": none, an exporter
+// option then), silent about a collector
 // it cannot reach.
 func newSkyWalking(tb testing.TB, addr string, opts ...skywalking.Option) *skywalking.Layer {
 	tb.Helper()
-	l, err := skywalking.New(append([]skywalking.Option{skywalking.WithCollector(addr), skywalking.WithService("bench"),
+	if addr != "" {
+		opts = append([]skywalking.Option{skywalking.WithCollector(addr)}, opts...)
+	}
+	l, err := skywalking.New(append([]skywalking.Option{skywalking.WithService("bench"),
 		skywalking.WithInstance("bench-1"), skywalking.WithLogf(func(string, ...any) {})}, opts...)...)
 	if err != nil {
 		tb.Fatal(err)
@@ -371,6 +379,13 @@ func BenchmarkSkyWalkingSpan(b *testing.B) {
 	}
 	b.Run("strata", func(b *testing.B) {
 		strata(b, startDiscardCollector(b).addr, true)
+	})
+	b.Run("strata_queue", func(b *testing.B) {
+		// The row judged against the budget: the layer's queue, batching and sender
+		// goroutine, with an exporter that discards (WithSegmentExporter) instead of the
+		// network. cpu-ns/op counts the sender goroutine's work too.
+		strata(b, "", true, skywalking.WithSegmentExporter(
+			func(context.Context, []*agentv3.SegmentObject) error { return nil }))
 	})
 	b.Run("strata_unreachable", func(b *testing.B) {
 		strata(b, unreachableAddr(b), false)

@@ -22,7 +22,7 @@ func (discard) stats() pipeline.Stats              { return pipeline.Stats{} }
 // queued is a reporter over the real pipeline whose sender drops the batches: assembly
 // plus the queue, no network.
 func queued() reporter {
-	q := pipeline.New(pipeline.Config{Name: "bench"}, pipeline.SenderFunc[*agentv3.SegmentObject](
+	q := pipeline.New(pipeline.Config{Name: "bench"}, recycling(
 		func(context.Context, []*agentv3.SegmentObject) error { return nil }))
 	return &pipelineOnly{q: q}
 }

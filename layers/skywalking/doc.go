@@ -76,7 +76,10 @@
 // End; one goroutine sends them in batches on the collector's collect stream, reconnects
 // with backoff, and drops and counts what does not fit. The instance properties
 // (hostname, ipv4, OS name, process number, language go) are sent on every (re)connect
-// and keepAlive on each heartbeat. [Layer.Shutdown] (or the dispatch's) reports what
+// and keepAlive on each heartbeat. [WithSegmentExporter] hands the batches to a function
+// instead of the collector (a custom transport, or a test), through the same queue. Once
+// a batch is delivered (or failed), the memory of its segments is reused for later
+// ones. [Layer.Shutdown] (or the dispatch's) reports what
 // waits for late spans, delivers the queue within its ctx and says what was lost;
 // [Layer.Stats] and [Layer.Gauges] count everything.
 //
@@ -119,5 +122,7 @@
 // (SW_AGENT_NAME, SW_AGENT_INSTANCE_NAME, SW_AGENT_COLLECTOR_BACKEND_SERVICES,
 // SW_AGENT_AUTHENTICATION, SW_AGENT_COLLECTOR_HEARTBEAT_PERIOD in seconds,
 // SW_AGENT_LAYER), and explicit options win. The service defaults to the executable's
-// name and the instance to pid@hostname. A collector address is required.
+// name and the instance to pid@hostname. A collector address is required, unless
+// [WithSegmentExporter] hands the segments to a function of the application's instead
+// (a custom transport, or a test).
 package skywalking

@@ -125,6 +125,10 @@ func newLayer(c *config) (*Layer, error) {
 		}
 	}
 	l.rep = c.rep
+	if l.rep == nil && c.exporter != nil {
+		l.rep = newExporterReporter(c)
+		l.logFilter, l.meterSrc = nil, nil // no transport for them
+	}
 	if l.rep == nil {
 		rep, err := dialReporter(c)
 		if err != nil {
@@ -251,6 +255,38 @@ func crossProcessRef(r *Remote) *agentv3.SegmentReference {
 		ParentEndpoint:           r.ParentEndpoint,
 		NetworkAddressUsedAtPeer: r.AddressUsedAtClient,
 	}
+}
+
+// OnFollowsFrom links a span that starts a segment of its own to the span it follows
+// from (a task of subscriber.Tracer.Go follows from the caller's span, without being
+// its child): the segment's first span gets a CrossThread reference to that span, and
+// the trace's correlation. Nothing changes for a span that is not the first of its
+// segment, already has a reference, or follows a span of another trace or that this
+// layer does not export.
+func (l *Layer) OnFollowsFrom(span, follows subscriber.SpanRef) {
+	d, fd := l.dataOf(span), l.dataOf(follows)
+	if d == nil || fd == nil || span.TraceID() != follows.TraceID() {
+		return
+	}
+	fseg, fidx := fd.lockSpan()
+	if fseg == nil {
+		return
+	}
+	fseg, fidx = follow(fseg, fidx)
+	ref := fseg.crossThreadRef(l, fidx)
+	corr := fseg.corr
+	fseg.mu.Unlock()
+	seg, idx := d.lockSpan()
+	if seg == nil {
+		return
+	}
+	if e := &seg.entries[idx]; seg != fseg && idx == 0 && e.obj != nil && len(e.obj.Refs) == 0 && !e.closed {
+		e.obj.Refs = append(e.obj.Refs, ref)
+		if seg.corr == nil {
+			seg.corr = corr
+		}
+	}
+	seg.mu.Unlock()
 }
 
 // OnRecord follows a renamed span (otel.name) or a span type given late (otel.kind).

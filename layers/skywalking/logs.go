@@ -35,7 +35,8 @@ type logSpan struct {
 
 // logSpanLocked is the logSpan of span idx of the locked seg.
 func logSpanLocked(seg *segment, idx int32) logSpan {
-	return logSpan{traceID: seg.traceID, segID: seg.id, endpoint: seg.endpointLocked(), idx: idx}
+	traceID, segID := seg.idsLocked()
+	return logSpan{traceID: traceID, segID: segID, endpoint: seg.endpointLocked(), idx: idx}
 }
 
 // logRecord returns the log record of ev, which happened in at.

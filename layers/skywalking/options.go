@@ -1,6 +1,7 @@
 package skywalking
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/strata-go/strata/layers/metrics"
 	"github.com/strata-go/strata/subscriber"
+	agentv3 "skywalking.apache.org/repo/goapi/collect/language/agent/v3"
 )
 
 // The layer's defaults; see the options that change them.
@@ -82,6 +84,7 @@ type config struct {
 	meterPeriod                              setting[time.Duration]
 	errs                                     []error
 	rep                                      reporter // tests: a reporter instead of a collector
+	exporter                                 func(context.Context, []*agentv3.SegmentObject) error
 }
 
 // WithService sets the service name the segments are reported under (default: the
@@ -236,6 +239,21 @@ func WithMeters(m *metrics.Layer, period time.Duration) Option {
 	}
 }
 
+// WithSegmentExporter sends the finished segments to export instead of a collector's
+// gRPC collect stream: the hook for a custom transport (HTTP, a message queue, a file)
+// and for tests. Segments go through the same bounded queue and batching as with a
+// collector ([WithQueueSize]): export is called from the queue's one goroutine, one
+// batch at a time, never from a span's goroutine. A nil error counts the batch
+// in [Stats.Sent], any other in [Stats.Failed]. export must not keep the batch or the segments after it
+// returns: the layer may reuse their memory.
+//
+// With it, no collector address is needed and none is dialed; log records
+// ([WithLogFilter]) and meters ([WithMeters]) then have no transport and are not
+// reported.
+func WithSegmentExporter(export func(ctx context.Context, segs []*agentv3.SegmentObject) error) Option {
+	return func(c *config) { c.exporter = export }
+}
+
 // withReporter makes the layer hand segments to r instead of a collector (tests).
 func withReporter(r reporter) Option {
 	return func(c *config) { c.rep = r }
@@ -280,7 +298,7 @@ func (c *config) resolve() error {
 	} else if strings.TrimSpace(c.instance.v) == "" {
 		return fmt.Errorf("skywalking: %s: empty instance name", c.instance.from)
 	}
-	if c.rep == nil {
+	if c.rep == nil && c.exporter == nil {
 		if c.address.from == "" || c.address.v == "" {
 			from := c.address.from
 			if from == "" {

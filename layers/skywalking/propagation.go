@@ -74,10 +74,11 @@ func (l *Layer) Inject(span subscriber.SpanRef, c subscriber.Carrier) {
 		return
 	}
 	seg, idx = follow(seg, idx) // an ended ancestor the sweeper moved
+	traceID, segID := seg.idsLocked()
 	h := SW8{
 		Sampled:             true,
-		TraceID:             seg.traceID,
-		ParentSegmentID:     seg.id,
+		TraceID:             traceID,
+		ParentSegmentID:     segID,
 		ParentSpanID:        idx,
 		ParentService:       l.service,
 		ParentInstance:      l.instance,

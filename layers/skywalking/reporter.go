@@ -50,7 +50,7 @@ func dialReporter(c *config) (*grpcReporter, error) {
 		Name:      "skywalking segments",
 		QueueSize: c.queueSize.v,
 		Logf:      c.logf,
-	}, pipeline.SenderFunc[*agentv3.SegmentObject](client.SendSegments))
+	}, recycling(client.SendSegments))
 	lq := pipeline.New(pipeline.Config{
 		Name:      "skywalking logs",
 		QueueSize: c.logQueueSize.v,
@@ -59,7 +59,7 @@ func dialReporter(c *config) (*grpcReporter, error) {
 	return &grpcReporter{client: client, queue: q, logs: lq}, nil
 }
 
-func (r *grpcReporter) report(s *agentv3.SegmentObject) bool { return r.queue.Enqueue(s) }
+func (r *grpcReporter) report(s *agentv3.SegmentObject) bool { return enqueue(r.queue, s) }
 func (r *grpcReporter) reportLog(ld *logv3.LogData) bool     { return r.logs.Enqueue(ld) }
 func (r *grpcReporter) sendMeters(ctx context.Context, data []*agentv3.MeterData) error {
 	return r.client.SendMeters(ctx, data)
@@ -92,4 +92,38 @@ func (r *grpcReporter) shutdown(ctx context.Context) error {
 	err := r.queue.Shutdown(ctx)
 	<-done
 	return errors.Join(err, errLogs, r.client.Close(ctx))
+}
+
+// exporterReporter queues segments in the same bounded pipeline as grpcReporter, but
+// hands the batches to a function ([WithSegmentExporter]) instead of a collector. It
+// has no log or meter transport: log records are not reported.
+type exporterReporter struct {
+	queue *pipeline.Pipeline[*agentv3.SegmentObject]
+}
+
+func newExporterReporter(c *config) *exporterReporter {
+	return &exporterReporter{queue: pipeline.New(pipeline.Config{
+		Name:      "skywalking segments",
+		QueueSize: c.queueSize.v,
+		Logf:      c.logf,
+	}, recycling(c.exporter))}
+}
+
+func (r *exporterReporter) report(s *agentv3.SegmentObject) bool { return enqueue(r.queue, s) }
+func (r *exporterReporter) reportLog(*logv3.LogData) bool        { return false }
+func (r *exporterReporter) sendMeters(context.Context, []*agentv3.MeterData) error {
+	return nil
+}
+func (r *exporterReporter) flush(ctx context.Context) error    { return r.queue.Flush(ctx) }
+func (r *exporterReporter) shutdown(ctx context.Context) error { return r.queue.Shutdown(ctx) }
+func (r *exporterReporter) stats() pipeline.Stats              { return r.queue.Stats() }
+func (r *exporterReporter) logStats() pipeline.Stats           { return pipeline.Stats{} }
+
+// enqueue queues s, or recycles it at once when the queue refuses it.
+func enqueue(q *pipeline.Pipeline[*agentv3.SegmentObject], s *agentv3.SegmentObject) bool {
+	if q.Enqueue(s) {
+		return true
+	}
+	recycleSegments([]*agentv3.SegmentObject{s})
+	return false
 }

@@ -1,10 +1,13 @@
 package skywalking
 
 import (
+	"context"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
+	"github.com/strata-go/strata/layers/internal/pipeline"
 	"github.com/strata-go/strata/registry"
 	"github.com/strata-go/strata/subscriber"
 	commonv3 "skywalking.apache.org/repo/goapi/collect/common/v3"
@@ -34,9 +37,12 @@ var slot = registry.NewSlot(func(d *spanData) {
 // segment is the spans of one trace in this process under one local root. Its spans'
 // hooks run concurrently: everything in it is guarded by mu.
 type segment struct {
-	mu      sync.Mutex
-	traceID string
-	id      string
+	mu sync.Mutex
+	// trace and rnd are the trace id and the segment id's 128 random bits; traceID and
+	// id their text, made when first needed (idsLocked), at the latest when reported.
+	trace       registry.TraceID
+	rnd         [2]uint64
+	traceID, id string
 	// entries are the spans in creation order: entries[i] is span id i. After the segment
 	// was reported they keep only their span ids, for children of its ended spans.
 	entries []entry
@@ -59,37 +65,89 @@ type segment struct {
 	inline [4]entry
 	// data is what is reported; nil once it was.
 	data *segData
+	// ids holds the trace id and segment id text (when the trace id is short enough).
+	ids [64]byte
 }
 
 // segData is the memory a segment's report is built in: the SegmentObject, its spans and
 // their tags, allocated together so that a request of a few spans costs a couple of
 // allocations instead of a few per span. It is handed to the queue whole, apart from
 // the segment, which the recent-span table may keep for a while after the report.
+//
+// After the queue's sender is done with a batch, the segData of each segment goes back
+// to a pool (recycleSegments), unless its span objects are still in use: spans the
+// sweeper moved to a later segment keep theirs (shared).
 type segData struct {
-	out   agentv3.SegmentObject
-	ptrs  [3]*agentv3.SpanObject
-	objs  [3]agentv3.SpanObject
-	kv    [6]commonv3.KeyStringValuePair
-	kvp   [6]*commonv3.KeyStringValuePair
-	nobj  int                            // objs used
-	moreO []agentv3.SpanObject           // a further chunk of span objects, when objs is full
-	moreK []commonv3.KeyStringValuePair  // a further chunk of tags, when kv is full
-	moreP []*commonv3.KeyStringValuePair // its pointers
-	nkv   int                            // kv used
+	out    agentv3.SegmentObject // first: a reported *SegmentObject is its segData
+	shared bool
+	ptrs   [3]*agentv3.SpanObject
+	objs   [3]agentv3.SpanObject
+	kv     [6]commonv3.KeyStringValuePair
+	kvp    [6]*commonv3.KeyStringValuePair
+	nobj   int                            // objs used
+	moreO  []agentv3.SpanObject           // a further chunk of span objects, when objs is full
+	moreK  []commonv3.KeyStringValuePair  // a further chunk of tags, when kv is full
+	moreP  []*commonv3.KeyStringValuePair // its pointers
+	nkv    int                            // kv used
+}
+
+var segDataPool sync.Pool
+
+// newSegData returns a zeroed segData, from the pool when it has one.
+func newSegData() *segData {
+	if d, ok := segDataPool.Get().(*segData); ok {
+		return d
+	}
+	return new(segData)
+}
+
+// recycleSegments returns the memory of segments a sender is done with to the pool:
+// nothing may use segs, their spans, tags or logs afterwards. Every reported
+// SegmentObject is the out field of a segData (finishLocked).
+func recycleSegments(segs []*agentv3.SegmentObject) {
+	for _, so := range segs {
+		d := (*segData)(unsafe.Pointer(so))
+		if d.shared {
+			continue
+		}
+		*d = segData{}
+		segDataPool.Put(d)
+	}
+}
+
+// recycling wraps a segment sender: once send is done with a batch (delivered or
+// failed; not when it asks for a retry, as the pipeline then sends the batch again),
+// the batch's segments are recycled.
+func recycling(send func(context.Context, []*agentv3.SegmentObject) error) pipeline.SenderFunc[*agentv3.SegmentObject] {
+	return func(ctx context.Context, segs []*agentv3.SegmentObject) error {
+		err := send(ctx, segs)
+		if err == nil || !pipeline.IsRetry(err) {
+			recycleSegments(segs)
+		}
+		return err
+	}
 }
 
 // newSegment returns an open segment of the trace, with no span yet.
 func newSegment(trace registry.TraceID) *segment {
-	s := &segment{entryIdx: -1, data: new(segData)}
+	s := &segment{entryIdx: -1, data: newSegData(), trace: trace, rnd: [2]uint64{rand.Uint64(), rand.Uint64()}}
 	s.entries = s.inline[:0]
-	// The trace id and the segment id share one allocation.
-	var buf [64]byte
-	b, _ := trace.AppendText(buf[:0])
-	n := len(b)
-	b = appendSegmentID(b)
-	ids := string(b)
-	s.traceID, s.id = ids[:n], ids[n:]
 	return s
+}
+
+// idsLocked returns the trace id and segment id text of the locked s, making them the
+// first time.
+func (s *segment) idsLocked() (traceID, id string) {
+	if s.id == "" {
+		// In the segment (in one allocation when the trace id is longer), never
+		// written again.
+		b, _ := s.trace.AppendText(s.ids[:0])
+		n := len(b)
+		b = appendSegmentID(b, s.rnd)
+		ids := unsafe.String(unsafe.SliceData(b), len(b))
+		s.traceID, s.id = ids[:n], ids[n:]
+	}
+	return s.traceID, s.id
 }
 
 // spanObject returns a zeroed span object from the segment's memory.
@@ -138,9 +196,9 @@ type forward struct {
 	idx  int32
 }
 
-// appendSegmentID appends 32 random lowercase hex characters.
-func appendSegmentID(dst []byte) []byte {
-	for _, v := range [2]uint64{rand.Uint64(), rand.Uint64()} {
+// appendSegmentID appends the 32 lowercase hex characters of rnd.
+func appendSegmentID(dst []byte, rnd [2]uint64) []byte {
+	for _, v := range rnd {
 		for shift := 60; shift >= 0; shift -= 4 {
 			dst = append(dst, hexDigits[v>>uint(shift)&0xf])
 		}
@@ -217,10 +275,11 @@ func (s *segment) endpointLocked() string {
 
 // crossThreadRef is the reference from a new segment to span idx of the locked s.
 func (s *segment) crossThreadRef(l *Layer, idx int32) *agentv3.SegmentReference {
+	traceID, id := s.idsLocked()
 	return &agentv3.SegmentReference{
 		RefType:               agentv3.RefType_CrossThread,
-		TraceId:               s.traceID,
-		ParentTraceSegmentId:  s.id,
+		TraceId:               traceID,
+		ParentTraceSegmentId:  id,
 		ParentSpanId:          idx,
 		ParentService:         l.service,
 		ParentServiceInstance: l.instance,
@@ -268,8 +327,7 @@ func (s *segment) finishLocked(l *Layer) *agentv3.SegmentObject {
 		e.obj, e.sd = nil, nil
 	}
 	so := &d.out
-	so.TraceId = s.traceID
-	so.TraceSegmentId = s.id
+	so.TraceId, so.TraceSegmentId = s.idsLocked()
 	so.Spans = spans
 	so.Service = l.service
 	so.ServiceInstance = l.instance

@@ -1,8 +1,11 @@
 package skywalking
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
+	"slices"
 	"unsafe"
 )
 
@@ -73,7 +76,23 @@ func DecodeSW8(s string) (SW8, error) {
 	// the dashes is unambiguous.
 	var from, to [8]int
 	n := 0
-	for i := 0; i < len(s); i++ {
+	// Eight bytes at a time: a byte of x is 0 exactly where s has a '-'.
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8)) ^ 0x2d2d2d2d2d2d2d2d
+		t := ^(((x & 0x7f7f7f7f7f7f7f7f) + 0x7f7f7f7f7f7f7f7f) | x | 0x7f7f7f7f7f7f7f7f)
+		for t != 0 {
+			if n == 7 {
+				return h, fmt.Errorf("%w: more than 8 fields", errSW8)
+			}
+			p := i + bits.TrailingZeros64(t)/8
+			to[n] = p
+			n++
+			from[n] = p + 1
+			t &= t - 1
+		}
+	}
+	for ; i < len(s); i++ {
 		if s[i] == '-' {
 			if n == 7 {
 				return h, fmt.Errorf("%w: more than 8 fields", errSW8)
@@ -100,42 +119,38 @@ func DecodeSW8(s string) (SW8, error) {
 	}
 	h.ParentSpanID = id
 	// The base64 fields, decoded into one buffer.
-	const b64Fields = 0b1111_0110 // fields 1, 2, 4, 5, 6, 7
-	var data [8]int               // the unpadded length of each
+	var fields [8]string // the unpadded base64 of fields 1, 2, 4, 5, 6, 7
 	total := 0
-	for f := 1; f < 8; f++ {
-		if b64Fields&(1<<f) == 0 {
-			continue
-		}
-		d, ok := b64Split(s[from[f]:to[f]])
+	for _, f := range [...]int{1, 2, 4, 5, 6, 7} {
+		field := s[from[f]:to[f]]
+		d, ok := b64Split(field)
 		if !ok {
 			return h, sw8Error(f, "not base64")
 		}
-		data[f] = d
+		fields[f] = field[:d]
 		total += d / 4 * 3
 		if r := d % 4; r != 0 {
 			total += r - 1
 		}
 	}
-	if from[1] == to[1] {
+	if fields[1] == "" {
 		return h, sw8Error(1, "empty")
 	}
-	if from[2] == to[2] {
+	if fields[2] == "" {
 		return h, sw8Error(2, "empty")
 	}
 	buf := make([]byte, total)
 	var out [8]string
 	at := 0
-	for f := 1; f < 8; f++ {
-		if b64Fields&(1<<f) == 0 {
-			continue
-		}
-		m, ok := b64DecodeData(buf[at:], s[from[f]:from[f]+data[f]])
+	for _, f := range [...]int{1, 2, 4, 5, 6, 7} {
+		m, ok := b64DecodeData(buf[at:], fields[f])
 		if !ok {
 			return h, sw8Error(f, "not base64")
 		}
 		// buf is never written again once decoded: the strings may share it.
-		out[f] = unsafe.String(unsafe.SliceData(buf[at:]), m)
+		if m > 0 {
+			out[f] = unsafe.String(&buf[at], m)
+		}
 		at += m
 	}
 	h.TraceID, h.ParentSegmentID = out[1], out[2]
@@ -164,50 +179,74 @@ func parseSpanID(s string) (int32, bool) {
 
 // Encode returns the header's text. It allocates once, for the string.
 func (h SW8) Encode() string {
-	b := AppendSW8(make([]byte, 0, h.encodedLen()), h)
-	return unsafe.String(unsafe.SliceData(b), len(b))
+	b := make([]byte, h.encodedLen())
+	n := h.put(b)
+	return unsafe.String(unsafe.SliceData(b), n)
 }
 
 // AppendSW8 appends the text of h to dst and returns it. It does not allocate when dst
 // has room.
 func AppendSW8(dst []byte, h SW8) []byte {
+	n := len(dst)
+	dst = slices.Grow(dst, h.encodedLen())
+	m := h.put(dst[n:cap(dst)])
+	return dst[:n+m]
+}
+
+// put writes the text of h at the start of b, which has room for encodedLen bytes, and
+// returns its length.
+func (h *SW8) put(b []byte) int {
+	b[0], b[1] = '0', '-'
 	if h.Sampled {
-		dst = append(dst, '1', '-')
-	} else {
-		dst = append(dst, '0', '-')
+		b[0] = '1'
 	}
-	dst = b64Append(dst, h.TraceID)
-	dst = append(dst, '-')
-	dst = b64Append(dst, h.ParentSegmentID)
-	dst = append(dst, '-')
-	dst = appendUint(dst, uint64(max(h.ParentSpanID, 0)))
-	dst = append(dst, '-')
-	dst = b64Append(dst, h.ParentService)
-	dst = append(dst, '-')
-	dst = b64Append(dst, h.ParentInstance)
-	dst = append(dst, '-')
-	dst = b64Append(dst, h.ParentEndpoint)
-	dst = append(dst, '-')
-	return b64Append(dst, h.AddressUsedAtClient)
+	j := 2
+	j += b64Put(b[j:], h.TraceID)
+	b[j] = '-'
+	j++
+	j += b64Put(b[j:], h.ParentSegmentID)
+	b[j] = '-'
+	j++
+	j += putUint(b[j:], uint32(max(h.ParentSpanID, 0)))
+	b[j] = '-'
+	j++
+	j += b64Put(b[j:], h.ParentService)
+	b[j] = '-'
+	j++
+	j += b64Put(b[j:], h.ParentInstance)
+	b[j] = '-'
+	j++
+	j += b64Put(b[j:], h.ParentEndpoint)
+	b[j] = '-'
+	j++
+	return j + b64Put(b[j:], h.AddressUsedAtClient)
 }
 
+// encodedLen is the exact length of the text of h.
 func (h *SW8) encodedLen() int {
-	return 2 + 7 + 10 + b64Len(h.TraceID) + b64Len(h.ParentSegmentID) + b64Len(h.ParentService) +
-		b64Len(h.ParentInstance) + b64Len(h.ParentEndpoint) + b64Len(h.AddressUsedAtClient)
+	return 2 + 6 + uintLen(uint32(max(h.ParentSpanID, 0))) + b64Len(h.TraceID) + b64Len(h.ParentSegmentID) +
+		b64Len(h.ParentService) + b64Len(h.ParentInstance) + b64Len(h.ParentEndpoint) + b64Len(h.AddressUsedAtClient)
 }
 
-func appendUint(dst []byte, n uint64) []byte {
-	var tmp [20]byte
-	i := len(tmp)
-	for {
-		i--
-		tmp[i] = byte('0' + n%10)
+// uintLen is the number of decimal digits of n.
+func uintLen(n uint32) int {
+	l := 1
+	for n >= 10 {
 		n /= 10
-		if n == 0 {
-			break
-		}
+		l++
 	}
-	return append(dst, tmp[i:]...)
+	return l
+}
+
+// putUint writes n in decimal at the start of b and returns its length.
+func putUint(b []byte, n uint32) int {
+	l := uintLen(n)
+	b = b[:l]
+	for i := l - 1; i >= 0; i-- {
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return l
 }
 
 // Correlation is one key/value of the sw8-correlation header, which SkyWalking agents
@@ -273,6 +312,14 @@ func indexByte(s string, c byte) int {
 
 const b64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
+// b64Pairs maps 12 bits to their two base64 characters, the first in the low byte.
+var b64Pairs = func() (t [4096]uint16) {
+	for i := range t {
+		t[i] = uint16(b64Alphabet[i>>6]) | uint16(b64Alphabet[i&0x3f])<<8
+	}
+	return t
+}()
+
 // b64Index maps a byte to its 6-bit value, or 0xff when it is not in the alphabet.
 var b64Index = func() (t [256]byte) {
 	for i := range t {
@@ -303,6 +350,31 @@ func b64Append(dst []byte, s string) []byte {
 		dst = append(dst, b64Alphabet[v>>18&0x3f], b64Alphabet[v>>12&0x3f], b64Alphabet[v>>6&0x3f], '=')
 	}
 	return dst
+}
+
+// b64Put writes the padded standard base64 of s at the start of b, which has room for
+// it, and returns its length.
+func b64Put(b []byte, s string) int {
+	n := b64Len(s)
+	b = b[:n]
+	j := 0
+	for len(s) >= 3 && len(b)-j >= 4 {
+		v := uint(s[0])<<16 | uint(s[1])<<8 | uint(s[2])
+		binary.LittleEndian.PutUint32(b[j:], uint32(b64Pairs[v>>12])|uint32(b64Pairs[v&0xfff])<<16)
+		s = s[3:]
+		j += 4
+	}
+	switch len(s) {
+	case 1:
+		v := uint(s[0]) << 16
+		d := b[j : j+4 : j+4]
+		d[0], d[1], d[2], d[3] = b64Alphabet[v>>18&0x3f], b64Alphabet[v>>12&0x3f], '=', '='
+	case 2:
+		v := uint(s[0])<<16 | uint(s[1])<<8
+		d := b[j : j+4 : j+4]
+		d[0], d[1], d[2], d[3] = b64Alphabet[v>>18&0x3f], b64Alphabet[v>>12&0x3f], b64Alphabet[v>>6&0x3f], '='
+	}
+	return n
 }
 
 // b64Split returns the length of s without its padding, and false when s cannot be
@@ -345,33 +417,51 @@ func b64Decode(dst []byte, s string) (int, bool) {
 // b64DecodeData decodes s, base64 without padding whose length is not 1 modulo 4, into
 // dst, which has room for it.
 func b64DecodeData(dst []byte, s string) (int, bool) {
-	data := len(s)
-	j, i := 0, 0
-	for ; i+4 <= data; i += 4 {
-		a, b, c, d := b64Index[s[i]], b64Index[s[i+1]], b64Index[s[i+2]], b64Index[s[i+3]]
-		if (a|b|c|d)&0xc0 != 0 {
-			return 0, false
-		}
+	j := 0
+	var bad byte // the OR of every index: bit 7 or 6 set means a byte outside the alphabet
+	// Eight characters at a time, written as one 8-byte store of which 6 are kept (the
+	// next ones overwrite the other 2; dst has room for them).
+	for len(s) >= 8 && len(dst)-j >= 8 {
+		c0, c1, c2, c3 := b64Index[s[0]], b64Index[s[1]], b64Index[s[2]], b64Index[s[3]]
+		c4, c5, c6, c7 := b64Index[s[4]], b64Index[s[5]], b64Index[s[6]], b64Index[s[7]]
+		bad |= c0 | c1 | c2 | c3 | c4 | c5 | c6 | c7
+		v := uint64(c0)<<58 | uint64(c1)<<52 | uint64(c2)<<46 | uint64(c3)<<40 |
+			uint64(c4)<<34 | uint64(c5)<<28 | uint64(c6)<<22 | uint64(c7)<<16
+		binary.BigEndian.PutUint64(dst[j:], v)
+		s = s[8:]
+		j += 6
+	}
+	for len(s) >= 4 && len(dst)-j >= 3 {
+		a, b, c, d := b64Index[s[0]], b64Index[s[1]], b64Index[s[2]], b64Index[s[3]]
+		bad |= a | b | c | d
 		v := uint(a)<<18 | uint(b)<<12 | uint(c)<<6 | uint(d)
-		dst[j], dst[j+1], dst[j+2] = byte(v>>16), byte(v>>8), byte(v)
+		o := dst[j : j+3 : j+3]
+		o[2], o[1], o[0] = byte(v), byte(v>>8), byte(v>>16)
+		s = s[4:]
 		j += 3
 	}
-	switch data - i {
+	if bad&0xc0 != 0 {
+		return 0, false
+	}
+	switch len(s) {
+	case 0:
 	case 2:
-		a, b := b64Index[s[i]], b64Index[s[i+1]]
-		if (a|b)&0xc0 != 0 {
+		a, b := b64Index[s[0]], b64Index[s[1]]
+		if (a|b)&0xc0 != 0 || j >= len(dst) {
 			return 0, false
 		}
 		dst[j] = byte(a<<2 | b>>4)
 		j++
 	case 3:
-		a, b, c := b64Index[s[i]], b64Index[s[i+1]], b64Index[s[i+2]]
-		if (a|b|c)&0xc0 != 0 {
+		a, b, c := b64Index[s[0]], b64Index[s[1]], b64Index[s[2]]
+		if (a|b|c)&0xc0 != 0 || len(dst)-j < 2 {
 			return 0, false
 		}
 		v := uint(a)<<18 | uint(b)<<12 | uint(c)<<6
 		dst[j], dst[j+1] = byte(v>>16), byte(v>>8)
 		j += 2
+	default:
+		return 0, false // 1 modulo 4, or no room
 	}
 	return j, true
 }

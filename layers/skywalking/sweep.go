@@ -1,6 +1,7 @@
 package skywalking
 
 import (
+	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -92,7 +93,7 @@ func (l *Layer) flushLate(s *segment) *agentv3.SegmentObject {
 			ns = dest[e.parent] // under a span that moves: moves with it
 		case !e.closed && e.parent >= 0:
 			// A late span whose parent stays: the first span of a new segment.
-			ns = &segment{traceID: s.traceID, id: string(appendSegmentID(nil)), entryIdx: -1, corr: s.corr, data: new(segData)}
+			ns = &segment{trace: s.trace, rnd: [2]uint64{rand.Uint64(), rand.Uint64()}, entryIdx: -1, corr: s.corr, data: newSegData()}
 			ns.entries = ns.inline[:0]
 			// Held until ns is complete: the spans moving into it can be reached (and
 			// their segment locked) as soon as their data points to it.
@@ -128,6 +129,9 @@ func (l *Layer) flushLate(s *segment) *agentv3.SegmentObject {
 		s.moved = append(s.moved, forward{from: int32(i), to: ns, idx: idx})
 	}
 	l.openSegs.Add(int64(len(created)))
+	if len(s.moved) > 0 {
+		s.data.shared = true // the moved spans' objects stay in use
+	}
 	so := l.finish(s)
 	for _, ns := range created {
 		ns.mu.Unlock()
