@@ -44,7 +44,7 @@ func TestUnaryClientSpanIsTheServerSpansRemoteParent(t *testing.T) {
 	if entry.trace != exit.trace {
 		t.Errorf("server span trace %s, want the client's %s", entry.trace, exit.trace)
 	}
-	if entry.remote == nil || entry.remote.Data.(remoteSpan).id != exit.id {
+	if entry.remote == nil || entry.remote.Data.(remoteSpan).ID != exit.id {
 		t.Errorf("server span's remote parent = %+v, want the client's exit span %d", entry.remote, exit.id)
 	}
 	if handler.parent != entry.id {
@@ -176,7 +176,7 @@ func TestStreamSpansEndWithTheStream(t *testing.T) {
 		t.Fatalf("Recv = %v, want io.EOF", err)
 	}
 	exit, entry := client.rec.find(t, serverStream, 0), server.rec.find(t, serverStream, 0)
-	if entry.remote == nil || entry.remote.Data.(remoteSpan).id != exit.id || entry.trace != exit.trace {
+	if entry.remote == nil || entry.remote.Data.(remoteSpan).ID != exit.id || entry.trace != exit.trace {
 		t.Errorf("server-streaming: server span does not continue the client span")
 	}
 	if h := server.rec.find(t, "handler", 0); h.parent != entry.id {

@@ -2,46 +2,25 @@ package grpctrace_test
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/strata-go/strata/instrument/internal/instrumenttest"
 	"github.com/strata-go/strata/layers/storage"
 	"github.com/strata-go/strata/registry"
 	"github.com/strata-go/strata/subscriber"
 )
 
-// testKey is the made-up metadata key testPropagator carries a trace in:
-// "<trace id>/<span id>" (the span id in decimal).
-const testKey = "x-test-trace"
+// The shared test propagator (instrumenttest), under the names these tests use; gRPC
+// metadata keys are lower case.
+var testKey = strings.ToLower(instrumenttest.Header)
 
-// testPropagator is a layer that only propagates, so these tests do not depend on a
-// real propagation format.
-type testPropagator struct{}
-
-type remoteSpan struct{ id registry.SpanID }
-
-func (testPropagator) Extract(c subscriber.Carrier) (*subscriber.RemoteParent, bool) {
-	trace, span, ok := strings.Cut(c.Get(testKey), "/")
-	if !ok || len(trace) != 32 {
-		return nil, false
-	}
-	id, err := strconv.ParseUint(span, 10, 64)
-	if err != nil || id == 0 {
-		return nil, false
-	}
-	tid := registry.ParseTraceID(trace)
-	if tid.IsRaw() {
-		return nil, false
-	}
-	return &subscriber.RemoteParent{TraceID: tid, Sampled: true, Propagator: "test", Data: remoteSpan{registry.SpanID(id)}}, true
-}
-
-func (testPropagator) Inject(span subscriber.SpanRef, c subscriber.Carrier) {
-	c.Set(testKey, span.TraceID().String()+"/"+strconv.FormatUint(uint64(span.ID()), 10))
-}
+type (
+	testPropagator = instrumenttest.Propagator
+	remoteSpan     = instrumenttest.RemoteSpan
+)
 
 // closed is what the recorder copies of a span when it closes.
 type closed struct {

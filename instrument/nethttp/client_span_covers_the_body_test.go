@@ -101,7 +101,7 @@ func TestDisabledClientSpanStillPropagatesTheCaller(t *testing.T) {
 	caller.End()
 
 	entry := server.rec.find(t, "GET")
-	if entry.remote == nil || entry.remote.Data.(remoteSpan).id != callerID {
+	if entry.remote == nil || entry.remote.Data.(remoteSpan).ID != callerID {
 		t.Errorf("server span's remote parent = %+v, want the caller span %d", entry.remote, callerID)
 	}
 	if rec.has("GET " + strings.TrimPrefix(srv.URL, "http://")) {
@@ -127,7 +127,7 @@ func TestDefaultDispatchIsUsed(t *testing.T) {
 	caller.End()
 	exit := svc.rec.find(t, "GET "+strings.TrimPrefix(srv.URL, "http://"))
 	entry := svc.rec.find(t, "GET")
-	if entry.remote == nil || entry.remote.Data.(remoteSpan).id != exit.id || entry.trace != exit.trace {
+	if entry.remote == nil || entry.remote.Data.(remoteSpan).ID != exit.id || entry.trace != exit.trace {
 		t.Errorf("with the default dispatch the server span did not continue the client span")
 	}
 }

@@ -70,7 +70,7 @@ func TestClientSpanIsTheServerSpansRemoteParent(t *testing.T) {
 	if entry.remote == nil || entry.remote.Propagator != "test" {
 		t.Fatalf("server span remote parent = %+v, want one from the test propagator", entry.remote)
 	}
-	if got := entry.remote.Data.(remoteSpan).id; got != exit.id {
+	if got := entry.remote.Data.(remoteSpan).ID; got != exit.id {
 		t.Errorf("server span's remote parent is span %d, want the client's exit span %d", got, exit.id)
 	}
 	if child.parent != entry.id || child.trace != entry.trace {
