@@ -3,14 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
+	"github.com/strata-go/strata/instrument/nethttp"
 	"github.com/strata-go/strata/subscriber"
 )
 
@@ -26,9 +28,21 @@ type song struct {
 	Title  string `json:"title"`
 }
 
+// maxStored bounds the in-memory store: a server that runs for days keeps the newest
+// events only.
+const maxStored = 1024
+
 type app struct {
-	mu    sync.Mutex
-	songs []song
+	// client calls the vendors through nethttp.Transport: each call is an Exit span
+	// (otel.kind=client, peer) that sends the trace on in sw8.
+	client *http.Client
+	lastfm string // base URLs of the vendors
+	cdbaby string
+	mu     sync.Mutex
+	// events is the database of the article's record.save_event: an in-memory store
+	// here (a ring of the newest maxStored events), so the demo needs no database.
+	events []song
+	next   int
 	// running holds the background tasks not yet known to be finished: finished ones
 	// are dropped as new ones start, so a long-running server keeps only the live ones.
 	running map[*subscriber.Task]struct{}
@@ -38,7 +52,29 @@ type app struct {
 	firstErr error
 }
 
-func newApp() *app { return &app{running: make(map[*subscriber.Task]struct{})} }
+func newApp() *app { return newAppWithVendors("", "") }
+
+func newAppWithVendors(lastfm, cdbaby string) *app {
+	// Exit spans are named after the vendor ("GET lastfm /lookup"), not its host:port,
+	// which for the fakes changes every run.
+	names := map[string]string{hostOf(lastfm): "lastfm", hostOf(cdbaby): "cdbaby"}
+	spanName := func(r *http.Request, _ string) string {
+		name, ok := names[r.URL.Host]
+		if !ok {
+			name = r.URL.Host
+		}
+		return r.Method + " " + name + " " + r.URL.Path
+	}
+	return &app{
+		client: &http.Client{
+			Transport: nethttp.Transport(http.DefaultTransport, nethttp.WithSpanName(spanName)),
+			Timeout:   5 * time.Second,
+		},
+		lastfm:  lastfm,
+		cdbaby:  cdbaby,
+		running: make(map[*subscriber.Task]struct{}),
+	}
+}
 
 // track keeps a new background task, and forgets those that finished.
 func (a *app) track(task *subscriber.Task) {
@@ -86,21 +122,38 @@ func (a *app) handle(ctx context.Context, r *http.Request) (int, error) {
 		return http.StatusBadRequest, nil
 	}
 	if err := vendorTr.Do(ctx, "vendor.lastfm.task", func(ctx context.Context) error {
-		return lookupVendor(ctx, s)
+		err := a.lookup(ctx, a.lastfm, s)
+		if err != nil {
+			vendorTr.Error(ctx, "vendor request failed", slog.String("error.message", err.Error()))
+		}
+		return err
 	}, slog.String("subject", "vendor.lastfm"),
 		slog.String("metric_name", "songs_vendor_call"),
 		slog.String("metric_label_vendor", "lastfm")); err != nil {
 		return http.StatusBadGateway, err
 	}
-	if err := dbTr.Do(ctx, "db.insert", func(ctx context.Context) error {
-		a.mu.Lock()
-		a.songs = append(a.songs, s)
-		a.mu.Unlock()
+	// CD Baby is optional: when it fails, the song is stored without its data.
+	if err := vendorTr.Do(ctx, "vendor.cdbaby.task", func(ctx context.Context) error {
+		err := a.lookup(ctx, a.cdbaby, s)
+		if err != nil {
+			vendorTr.Warn(ctx, "CD Baby unavailable, storing the song without it", slog.String("error.message", err.Error()))
+		}
+		return err
+	}, slog.String("subject", "vendor.cdbaby"),
+		slog.String("metric_name", "songs_vendor_call"),
+		slog.String("metric_label_vendor", "cdbaby")); err != nil {
+		_ = err // on the span and in the log already
+	}
+	if err := dbTr.Do(ctx, "record.save_event", func(ctx context.Context) error {
+		a.save(s)
 		dbTr.Debug(ctx, "song stored", slog.String("artist", s.Artist))
 		return nil
-	}, slog.String("db.system", "memory"),
-		slog.String("metric_name", "songs_db_event"),
-		slog.String("metric_label_db_op", "insert")); err != nil {
+	}, slog.String("otel.kind", "client"),
+		slog.String("db.system", "memory"), // an in-memory store (see app.events)
+		slog.String("peer", "memory"),
+		slog.String("metric_name", "db_event"),
+		slog.String("metric_label_event_table", "songs"),
+		slog.String("metric_label_event_type", "song_created")); err != nil {
 		return http.StatusInternalServerError, err
 	}
 	// The article's asynchronous processing: the request does not wait for it.
@@ -113,18 +166,45 @@ func (a *app) handle(ctx context.Context, r *http.Request) (int, error) {
 	return http.StatusCreated, nil
 }
 
-var errUnknownArtist = errors.New("vendor: unknown artist")
+// hostOf returns the host[:port] of a base URL, or "" when it has none.
+func hostOf(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
 
-// lookupVendor stands in for the article's Last.fm call.
-func lookupVendor(ctx context.Context, s song) error {
-	time.Sleep(time.Duration(1+rand.IntN(3)) * time.Millisecond)
-	if s.Artist == "unknown" {
-		vendorTr.Error(ctx, "vendor request failed",
-			slog.Int("vendor.status", 404), slog.String("error.message", errUnknownArtist.Error()))
-		return fmt.Errorf("lookup %q: %w", s.Title, errUnknownArtist)
+// save keeps s in the in-memory store, over the oldest event once it is full.
+func (a *app) save(s song) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.events) < maxStored {
+		a.events = append(a.events, s)
+		return
+	}
+	a.events[a.next] = s
+	a.next = (a.next + 1) % maxStored
+}
+
+// lookup asks the vendor at base about s over HTTP; a status other than 200 is an error.
+func (a *app) lookup(ctx context.Context, base string, s song) error {
+	q := url.Values{"artist": {s.Artist}, "title": {s.Title}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/lookup?"+q.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := a.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("lookup %q: vendor answered %s", s.Title, resp.Status)
 	}
 	vendorTr.Info(ctx, "finished processing vendor request",
-		slog.String("subject", "vendor.response"), slog.Int("vendor.status", 200))
+		slog.String("subject", "vendor.response"), slog.Int("vendor.status", resp.StatusCode))
 	return nil
 }
 

@@ -1,7 +1,15 @@
 // Command songs is the service of the article Strata grew from, in miniature: an HTTP API
-// that stores songs, asks a (simulated) vendor about each one, and enriches it in the
-// background. One composition in main gives it correlated logfmt logs, contextual fields
-// and Prometheus metrics derived from its spans.
+// that stores songs, asks two vendors about each one over HTTP (Last.fm, slow, and CD
+// Baby, which fails every second lookup and is optional), saves an event in
+// record.save_event (an in-memory store), and enriches the song in the background
+// (Tracer.Go: a span that follows from the request). One composition in main gives it
+// correlated logfmt logs, contextual fields and Prometheus metrics derived from its
+// spans; nethttp.Middleware makes each request an entry span and nethttp.Transport each
+// vendor call an exit span.
+//
+// The vendors are fake services the program starts on 127.0.0.1 ports; -lastfm URL and
+// -cdbaby URL (or SONGS_LASTFM_URL, SONGS_CDBABY_URL) point it at services elsewhere that
+// answer GET /lookup?artist=...&title=... instead.
 //
 // By default it starts on a loopback port, sends itself a few requests (one of them
 // failing), prints the derived metrics it would serve on /metrics, and exits:
@@ -18,9 +26,12 @@
 // With SW_AGENT_COLLECTOR_BACKEND_SERVICES set (host:11800 of an Apache SkyWalking OAP,
 // or of anything that speaks its gRPC protocol), every request's spans also go to
 // SkyWalking as a segment, from the entry span nethttp.Middleware starts (which carries
-// on a caller's sw8 trace); the other SW_AGENT_* variables SkyWalking agents read apply
-// (SW_AGENT_NAME defaults to "songs"), and the exporter's own health is on /metrics as
-// strata_skywalking_*:
+// on a caller's sw8 trace, with -serve too); the vendor calls send the trace on in sw8.
+// The fake vendors then report too, as the services "lastfm" and "cdbaby" with
+// SkyWalking layers of their own, so each vendor call is a segment of its own in the
+// request's trace, joined to the request's exit span by a CrossProcess reference. The
+// other SW_AGENT_* variables SkyWalking agents read apply (SW_AGENT_NAME defaults to
+// "songs"), and the exporter's own health is on /metrics as strata_skywalking_*:
 //
 //	SW_AGENT_COLLECTOR_BACKEND_SERVICES=localhost:11800 go run ./examples/songs
 package main
@@ -51,16 +62,32 @@ import (
 
 func main() {
 	serve := flag.String("serve", "", "address to serve on until interrupted (default: run a short demo and exit)")
+	lastfm := flag.String("lastfm", os.Getenv("SONGS_LASTFM_URL"), "base URL of a Last.fm-like vendor speaking GET /lookup (default $SONGS_LASTFM_URL, else a fake one on 127.0.0.1)")
+	cdbaby := flag.String("cdbaby", os.Getenv("SONGS_CDBABY_URL"), "base URL of a CD Baby-like vendor speaking GET /lookup (default $SONGS_CDBABY_URL, else a fake one on 127.0.0.1)")
 	flag.Parse()
-	if err := run(*serve, os.Stdout); err != nil {
+	if err := runWith(config{serve: *serve, lastfm: *lastfm, cdbaby: *cdbaby}, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "songs:", err)
 		os.Exit(1)
 	}
 }
 
-// run composes the layers, serves, and in demo mode (serveAddr "") sends the demo
-// requests; logs and the demo's report go to out.
-func run(serveAddr string, out io.Writer) error {
+// config is what the command line sets.
+type config struct {
+	serve          string // address to serve on; "" runs the demo
+	lastfm, cdbaby string // vendor base URLs; "" starts a fake one
+	// ctx, when not nil, ends serving as an interrupt does (tests); ready, when not
+	// nil, gets the address served on.
+	ctx   context.Context
+	ready func(addr string)
+}
+
+// run runs with the fake vendors.
+func run(serveAddr string, out io.Writer) error { return runWith(config{serve: serveAddr}, out) }
+
+// runWith composes the layers, starts the fake vendors it needs, serves, and in demo
+// mode (serve "") sends the demo requests; logs and the demo's report go to out.
+func runWith(cfg config, out io.Writer) error {
+	serveAddr := cfg.serve
 	directives, err := filter.FromEnv()
 	if err != nil {
 		return err
@@ -110,16 +137,41 @@ func run(serveAddr string, out io.Writer) error {
 		_ = logs.Close(ctx)
 	}()
 
-	mux := http.NewServeMux()
-	app := newApp()
-	var songs http.Handler = http.HandlerFunc(app.createSong)
-	if sw != nil {
-		// The entry span SkyWalking shows as the endpoint "POST /songs", continuing the
-		// caller's trace; without an exporter it would only add two log lines a request.
-		// Scrapes of /metrics are not traced.
-		songs = nethttp.Middleware(songs)
+	// The vendors: fakes on loopback ports unless the command line names real ones.
+	var vendors []*vendor
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, v := range vendors {
+			if err := v.stop(ctx); err != nil {
+				fmt.Fprintf(os.Stderr, "songs: vendor %s: %v\n", v.name, err)
+			}
+		}
+	}()
+	for _, fake := range []struct {
+		url    *string
+		name   string
+		behave vendorBehaviour
+	}{
+		{&cfg.lastfm, "lastfm", lastfmBehaviour},
+		{&cfg.cdbaby, "cdbaby", cdbabyBehaviour},
+	} {
+		if *fake.url != "" {
+			continue
+		}
+		v, err := startVendor(fake.name, fake.behave)
+		if err != nil {
+			return err
+		}
+		vendors = append(vendors, v)
+		*fake.url = v.url
 	}
-	mux.Handle("POST /songs", songs)
+
+	mux := http.NewServeMux()
+	app := newAppWithVendors(cfg.lastfm, cfg.cdbaby)
+	// The entry span (SkyWalking's endpoint "POST /songs") continues a caller's sw8
+	// trace. Scrapes of /metrics are not traced.
+	mux.Handle("POST /songs", nethttp.Middleware(http.HandlerFunc(app.createSong)))
 	mux.Handle("GET /metrics", met.Handler())
 
 	addr := serveAddr
@@ -134,9 +186,16 @@ func run(serveAddr string, out io.Writer) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
+	if cfg.ready != nil {
+		cfg.ready(ln.Addr().String())
+	}
 	if serveAddr != "" {
 		fmt.Fprintf(os.Stderr, "songs: serving on http://%s (POST /songs, GET /metrics)\n", ln.Addr())
-		stop, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+		parent := cfg.ctx
+		if parent == nil {
+			parent = context.Background()
+		}
+		stop, cancel := signal.NotifyContext(parent, os.Interrupt)
 		defer cancel()
 		<-stop.Done()
 	} else if err := demo("http://"+ln.Addr().String(), logs); err != nil {
@@ -204,7 +263,7 @@ func demo(base string, out io.Writer) error {
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		line := sc.Text()
-		if (strings.HasPrefix(line, "songs_") || strings.HasPrefix(line, "strata_logfmt_")) && !strings.Contains(line, "_bucket{") {
+		if (strings.HasPrefix(line, "songs_") || strings.HasPrefix(line, "db_event_") || strings.HasPrefix(line, "strata_logfmt_")) && !strings.Contains(line, "_bucket{") {
 			report.WriteString(line + "\n")
 		}
 	}

@@ -69,7 +69,8 @@ func TestDemoLogsCorrelatedLinesAndDerivesMetrics(t *testing.T) {
 		`songs_http_request_total{result="ok",route="/songs",span_name="HTTP request"} 2`,
 		`songs_http_request_total{result="error",route="/songs",span_name="HTTP request"} 1`,
 		`songs_vendor_call_total{result="error",span_name="vendor.lastfm.task",vendor="lastfm"} 1`,
-		`songs_db_event_total{db_op="insert",result="ok",span_name="db.insert"} 2`,
+		`songs_vendor_call_total{result="error",span_name="vendor.cdbaby.task",vendor="cdbaby"} 1`,
+		`db_event_total{event_table="songs",event_type="song_created",result="ok",span_name="record.save_event"} 2`,
 		`strata_logfmt_lines_dropped 0`,
 	} {
 		if !strings.Contains(report, want) {
