@@ -35,6 +35,13 @@
 //	                  does nothing (BenchmarkSkyWalkingSpan); the request exported to
 //	                  SkyWalking against go2sky + zap and the SDK + zap
 //	                  (BenchmarkRequestSkyWalking)
+//	fullstack_test.go the same request through the full stack: the README composition
+//	                  (storage, logfmt at info with a sync writer or the AsyncWriter,
+//	                  metrics) plus the SkyWalking layer exporting through its queue to a
+//	                  discarding exporter (WithSegmentExporter), against the OpenTelemetry
+//	                  SDK (batch) + zap and go2sky (no-op reporter) + zerolog, each with
+//	                  the same metric through VictoriaMetrics; wall and CPU time, drop-%
+//	                  (BenchmarkFullStack)
 //
 // Helpers: cpu_test.go (cpu-ns/op: process CPU time over the loop, background goroutines
 // flushed inside it; drop-% for the AsyncWriter), zerolines_test.go (zerolog writing
@@ -42,5 +49,7 @@
 // write the same content: the same lines with the same keys and values for zerolog, the
 // same spans, attributes, event fields and metric series for the OpenTelemetry peers;
 // skywalking_fairness_test.go the same sw8 text, and the same exported spans, tags and
-// logs for go2sky.
+// logs for go2sky; fullstack_fairness_test.go that the full-stack rows export the same
+// spans, tags and span logs, write the event with its fields and its span's ids, and
+// update the same metric series.
 package bench

@@ -4,6 +4,7 @@
 #
 #   ./run.sh                      all benchmarks, 6 interleaved rounds
 #   COUNT=10 BENCH='SpanStartEnd' ./run.sh
+#   BENCH='^BenchmarkFullStack$' ./run.sh   the full-stack request (fullstack_test.go) alone
 #   OUT=/tmp/new.txt ./run.sh && benchstat /tmp/old.txt /tmp/new.txt
 #   PAR_BENCH= ./run.sh           no extra -cpu 1 pass for the Parallel benchmarks
 #
