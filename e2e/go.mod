@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/VictoriaMetrics/metrics v1.44.0
+	github.com/go-logfmt/logfmt v0.6.1
 	github.com/open-telemetry/opentelemetry-collector-contrib/pkg/translator/skywalking v0.139.0
 	github.com/open-telemetry/opentelemetry-collector-contrib/receiver/skywalkingreceiver v0.139.0
 	github.com/prometheus/client_model v0.6.2
