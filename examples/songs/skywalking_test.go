@@ -2,18 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
+	"github.com/strata-go/strata/internal/oaptest"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
-	commonv3 "skywalking.apache.org/repo/goapi/collect/common/v3"
 	agentv3 "skywalking.apache.org/repo/goapi/collect/language/agent/v3"
 	logv3 "skywalking.apache.org/repo/goapi/collect/logging/v3"
 	managementv3 "skywalking.apache.org/repo/goapi/collect/management/v3"
@@ -21,133 +16,35 @@ import (
 	"github.com/strata-go/strata/layers/skywalking"
 )
 
-// collector is a SkyWalking OAP stand-in on 127.0.0.1: it keeps the segments, log
-// records and instance properties it receives.
+// collector is the repository's fake OAP (internal/oaptest) and, once snapshot has run,
+// what it received, in the shape these tests read.
 type collector struct {
-	agentv3.UnimplementedTraceSegmentReportServiceServer
-	managementv3.UnimplementedManagementServiceServer
-	logs   logService
-	meters meterService
-	addr   string
-
-	mu       sync.Mutex
+	*oaptest.Collector
+	addr     string
 	segments []*agentv3.SegmentObject
 	props    []*managementv3.InstanceProperties
+	logs     struct{ records []*logv3.LogData }
+	meters   struct{ meters []*agentv3.MeterData }
 	// tokens are the "authentication" metadata of every call, by method.
 	tokens map[string][]string
 }
 
-// meterService is the collector's MeterReportService.
-type meterService struct {
-	agentv3.UnimplementedMeterReportServiceServer
-	mu     *sync.Mutex
-	meters []*agentv3.MeterData
-}
-
-func (m *meterService) Collect(stream agentv3.MeterReportService_CollectServer) error {
-	for {
-		md, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return stream.SendAndClose(&commonv3.Commands{})
-		}
-		if err != nil {
-			return err
-		}
-		m.mu.Lock()
-		m.meters = append(m.meters, md)
-		m.mu.Unlock()
-	}
-}
-
-// token records the authentication metadata of a call.
-func (c *collector) token(ctx context.Context, method string) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.tokens[method] = append(c.tokens[method], strings.Join(md.Get("authentication"), ","))
-}
-
-// logService is the collector's LogReportService (a type of its own: its Collect has
-// the segment service's name).
-type logService struct {
-	logv3.UnimplementedLogReportServiceServer
-	mu      *sync.Mutex
-	records []*logv3.LogData
-}
-
-func (l *logService) Collect(stream logv3.LogReportService_CollectServer) error {
-	for {
-		rec, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return stream.SendAndClose(&commonv3.Commands{})
-		}
-		if err != nil {
-			return err
-		}
-		l.mu.Lock()
-		l.records = append(l.records, rec)
-		l.mu.Unlock()
-	}
-}
-
 func startCollector(t *testing.T) *collector {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	oc := oaptest.Start(t)
+	return &collector{Collector: oc, addr: oc.Addr()}
+}
+
+// snapshot copies what the collector received so far.
+func (c *collector) snapshot() {
+	c.segments = c.Segments()
+	c.props = c.Properties()
+	c.logs.records = c.Logs()
+	c.meters.meters = c.Meters()
+	c.tokens = map[string][]string{}
+	for _, call := range c.Calls() {
+		c.tokens[call.Method] = append(c.tokens[call.Method], call.Token)
 	}
-	c := &collector{addr: ln.Addr().String(), tokens: map[string][]string{}}
-	c.logs.mu = &c.mu
-	c.meters.mu = &c.mu
-	srv := grpc.NewServer(
-		grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-			c.token(ctx, info.FullMethod)
-			return h(ctx, req)
-		}),
-		grpc.StreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-			c.token(ss.Context(), info.FullMethod)
-			return h(srv, ss)
-		}))
-	agentv3.RegisterTraceSegmentReportServiceServer(srv, c)
-	managementv3.RegisterManagementServiceServer(srv, c)
-	logv3.RegisterLogReportServiceServer(srv, &c.logs)
-	agentv3.RegisterMeterReportServiceServer(srv, &c.meters)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(ln)
-	}()
-	t.Cleanup(func() {
-		srv.Stop()
-		<-done
-	})
-	return c
-}
-
-func (c *collector) Collect(stream agentv3.TraceSegmentReportService_CollectServer) error {
-	for {
-		seg, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return stream.SendAndClose(&commonv3.Commands{})
-		}
-		if err != nil {
-			return err
-		}
-		c.mu.Lock()
-		c.segments = append(c.segments, seg)
-		c.mu.Unlock()
-	}
-}
-
-func (c *collector) ReportInstanceProperties(_ context.Context, p *managementv3.InstanceProperties) (*commonv3.Commands, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.props = append(c.props, p)
-	return &commonv3.Commands{}, nil
-}
-
-func (c *collector) KeepAlive(context.Context, *managementv3.InstancePingPkg) (*commonv3.Commands, error) {
-	return &commonv3.Commands{}, nil
 }
 
 // With SW_AGENT_COLLECTOR_BACKEND_SERVICES set, the demo reports one segment per song
@@ -173,8 +70,7 @@ func TestDemoExportsASegmentPerRequest(t *testing.T) {
 		t.Errorf("the demo's report changed with SkyWalking on:\n%s", out.b.String())
 	}
 
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.snapshot()
 	// Traces, log records, meters and the instance's properties, each call with the token.
 	for _, method := range []string{
 		"/skywalking.v3.TraceSegmentReportService/collect",
@@ -417,8 +313,7 @@ func TestServeContinuesAnUpstreamTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.snapshot()
 	services := map[string]int{}
 	for _, seg := range c.segments {
 		if seg.GetTraceId() != upstream.TraceID {

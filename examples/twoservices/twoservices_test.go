@@ -2,78 +2,36 @@ package twoservices
 
 import (
 	"context"
-	"errors"
+	"github.com/strata-go/strata/internal/oaptest"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"sync"
 	"testing"
 
-	"google.golang.org/grpc"
-	commonv3 "skywalking.apache.org/repo/goapi/collect/common/v3"
 	agentv3 "skywalking.apache.org/repo/goapi/collect/language/agent/v3"
 	managementv3 "skywalking.apache.org/repo/goapi/collect/management/v3"
 
 	"github.com/strata-go/strata/layers/skywalking"
 )
 
-// collector is a SkyWalking OAP stand-in on 127.0.0.1 that keeps the segments and
-// instance properties it receives.
+// collector is the repository's fake OAP (internal/oaptest) and, once snapshot has run,
+// the segments and instance properties it received.
 type collector struct {
-	agentv3.UnimplementedTraceSegmentReportServiceServer
-	managementv3.UnimplementedManagementServiceServer
-	mu       sync.Mutex
+	*oaptest.Collector
 	segments []*agentv3.SegmentObject
 	props    []*managementv3.InstanceProperties
 }
 
-func (c *collector) Collect(stream agentv3.TraceSegmentReportService_CollectServer) error {
-	for {
-		seg, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return stream.SendAndClose(&commonv3.Commands{})
-		}
-		if err != nil {
-			return err
-		}
-		c.mu.Lock()
-		c.segments = append(c.segments, seg)
-		c.mu.Unlock()
-	}
-}
-
-func (c *collector) ReportInstanceProperties(_ context.Context, p *managementv3.InstanceProperties) (*commonv3.Commands, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.props = append(c.props, p)
-	return &commonv3.Commands{}, nil
-}
-
-func (c *collector) KeepAlive(context.Context, *managementv3.InstancePingPkg) (*commonv3.Commands, error) {
-	return &commonv3.Commands{}, nil
-}
-
 func startCollector(t *testing.T) (*collector, string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &collector{}
-	srv := grpc.NewServer()
-	agentv3.RegisterTraceSegmentReportServiceServer(srv, c)
-	managementv3.RegisterManagementServiceServer(srv, c)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(ln)
-	}()
-	t.Cleanup(func() {
-		srv.Stop()
-		<-done
-	})
-	return c, ln.Addr().String()
+	oc := oaptest.Start(t)
+	return &collector{Collector: oc}, oc.Addr()
+}
+
+// snapshot copies what the collector received so far.
+func (c *collector) snapshot() {
+	c.segments = c.Segments()
+	c.props = c.Properties()
 }
 
 // start runs one service on a goroutine and returns its address; stopping ctx stops it,
@@ -127,8 +85,7 @@ func TestOneTraceAcrossBothServices(t *testing.T) {
 		t.Fatalf("back: %v", err)
 	}
 
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.snapshot()
 	bySvc := map[string][]*agentv3.SegmentObject{}
 	for _, seg := range c.segments {
 		bySvc[seg.GetService()] = append(bySvc[seg.GetService()], seg)

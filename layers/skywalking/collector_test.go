@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/strata-go/strata/layers/skywalking/internal/oaptest"
+	"github.com/strata-go/strata/internal/oaptest"
 	"github.com/strata-go/strata/layers/storage"
 	"github.com/strata-go/strata/subscriber"
 )

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/strata-go/strata/layers/skywalking/internal/oaptest"
+	"github.com/strata-go/strata/internal/oaptest"
 	"github.com/strata-go/strata/subscriber"
 	commonv3 "skywalking.apache.org/repo/goapi/collect/common/v3"
 )

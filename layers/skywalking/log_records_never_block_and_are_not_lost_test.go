@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/strata-go/strata/layers/skywalking/internal/oaptest"
+	"github.com/strata-go/strata/internal/oaptest"
 	"github.com/strata-go/strata/subscriber"
 )
 

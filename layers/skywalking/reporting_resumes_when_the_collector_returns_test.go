@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/strata-go/strata/layers/metrics"
-	"github.com/strata-go/strata/layers/skywalking/internal/oaptest"
+	"github.com/strata-go/strata/internal/oaptest"
 	"github.com/strata-go/strata/subscriber"
 )
 

@@ -19,7 +19,7 @@ import (
 
 	"github.com/strata-go/strata/layers/internal/pipeline"
 	"github.com/strata-go/strata/layers/skywalking/internal/oap"
-	"github.com/strata-go/strata/layers/skywalking/internal/oaptest"
+	"github.com/strata-go/strata/internal/oaptest"
 )
 
 func TestSegmentsArriveExactlyAsSent(t *testing.T) {
