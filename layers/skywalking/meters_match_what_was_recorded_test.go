@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/strata-go/strata/layers/metrics"
 	"github.com/strata-go/strata/internal/oaptest"
+	"github.com/strata-go/strata/layers/metrics"
 	"github.com/strata-go/strata/layers/storage"
 	"github.com/strata-go/strata/subscriber"
 	agentv3 "skywalking.apache.org/repo/goapi/collect/language/agent/v3"

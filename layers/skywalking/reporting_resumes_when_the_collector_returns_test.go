@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/strata-go/strata/layers/metrics"
 	"github.com/strata-go/strata/internal/oaptest"
+	"github.com/strata-go/strata/layers/metrics"
 	"github.com/strata-go/strata/subscriber"
 )
 

@@ -17,9 +17,9 @@ import (
 	agentv3 "skywalking.apache.org/repo/goapi/collect/language/agent/v3"
 	logv3 "skywalking.apache.org/repo/goapi/collect/logging/v3"
 
+	"github.com/strata-go/strata/internal/oaptest"
 	"github.com/strata-go/strata/layers/internal/pipeline"
 	"github.com/strata-go/strata/layers/skywalking/internal/oap"
-	"github.com/strata-go/strata/internal/oaptest"
 )
 
 func TestSegmentsArriveExactlyAsSent(t *testing.T) {

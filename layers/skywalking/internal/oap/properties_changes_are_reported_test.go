@@ -7,8 +7,8 @@ import (
 
 	commonv3 "skywalking.apache.org/repo/goapi/collect/common/v3"
 
-	"github.com/strata-go/strata/layers/skywalking/internal/oap"
 	"github.com/strata-go/strata/internal/oaptest"
+	"github.com/strata-go/strata/layers/skywalking/internal/oap"
 )
 
 func propMap(pairs []*commonv3.KeyStringValuePair) map[string][]string {
