@@ -89,8 +89,12 @@ echo "# benchstat $OUT"
 
 if [ "$BENCH" = "." ] && [ "${RESULTS_GEN:-1}" != 0 ]; then
 	echo
-	echo "# rewriting the generated part of RESULTS.md from $OUT"
-	go run ./internal/resultsgen -o RESULTS.md "$OUT"
+	# The raw output is kept beside the results it produced, so that the generated part
+	# can be checked against it (go test ./internal/resultsgen); commit it with RESULTS.md.
+	RAW=testdata/run-$(date -u +%Y-%m-%dT%H%M%SZ).txt
+	mkdir -p testdata && cp "$OUT" "$RAW"
+	echo "# rewriting the generated part of RESULTS.md from $RAW (commit both)"
+	go run ./internal/resultsgen -o RESULTS.md "$RAW"
 fi
 echo
 echo "# to regenerate RESULTS.md from several raw files (later ones override earlier ones):"
