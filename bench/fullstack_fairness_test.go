@@ -80,7 +80,7 @@ func TestFullStackPeersDoTheSameWork(t *testing.T) {
 		rep.keep = func(spans []go2sky.ReportedSpan) { reported = append(reported, spans...) }
 		var lb bytes.Buffer
 		set := vm.NewSet()
-		go2skyZerologRequest(t, ctx, tr, newReqMetric(set), zerologJSON(&lb))
+		go2skyRequest(t, ctx, tr, newReqMetric(set), go2skyZerologEvent(zerologJSON(&lb)))
 		rep.wait(t, 1)
 		hasSeries("go2sky_zerolog", set)
 		var db go2sky.ReportedSpan
@@ -142,7 +142,7 @@ func go2skyFullStackSpans(t *testing.T) map[string]exportedSpan {
 	tr, rep := newGosky(t)
 	var reported []go2sky.ReportedSpan
 	rep.keep = func(spans []go2sky.ReportedSpan) { reported = append(reported, spans...) }
-	go2skyZerologRequest(t, context.Background(), tr, newReqMetric(vm.NewSet()), zerologJSON(io.Discard))
+	go2skyRequest(t, context.Background(), tr, newReqMetric(vm.NewSet()), go2skyZerologEvent(zerologJSON(io.Discard)))
 	rep.wait(t, 1)
 	out := map[string]exportedSpan{}
 	for _, sp := range reported {

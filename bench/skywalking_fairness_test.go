@@ -134,7 +134,7 @@ func TestRequestSkyWalkingPeersExportTheSameSpans(t *testing.T) {
 	gtr, rep := newGosky(t)
 	var reported []go2sky.ReportedSpan
 	rep.keep = func(spans []go2sky.ReportedSpan) { reported = append(reported, spans...) }
-	go2skyRequest(t, ctx, gtr, newReqMetric(vm.NewSet()), zapJSON(io.Discard))
+	go2skyRequest(t, ctx, gtr, newReqMetric(vm.NewSet()), go2skyZapEvent(zapJSON(io.Discard)))
 	rep.wait(t, 1)
 	peer := map[string]exportedSpan{}
 	for _, sp := range reported {
