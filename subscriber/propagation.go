@@ -39,6 +39,11 @@ type RemoteParent struct {
 	TraceID registry.TraceID
 	// Sampled is the upstream sampling decision.
 	Sampled bool
+	// SpanID is the upstream parent span's id where the format carries it as 64 bits
+	// (W3C traceparent, Datadog), or 0 (sw8 names a segment and a span index instead).
+	// Exporters whose wire format has a 64-bit parent id (Jaeger, OTLP, Datadog) use it
+	// as the parent of the span that continues the trace.
+	SpanID uint64
 	// Propagator names who decoded it ("sw8"), and Data is what it decoded, for the layer
 	// that exports the span (the SkyWalking layer reads its parent segment from it).
 	Propagator string

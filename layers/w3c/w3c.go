@@ -18,6 +18,7 @@
 package w3c
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -169,6 +170,7 @@ func (l *Layer) Extract(c subscriber.Carrier) (*subscriber.RemoteParent, bool) {
 	x.rp = subscriber.RemoteParent{
 		TraceID:    registry.TraceIDFromBytes(tp.TraceID),
 		Sampled:    tp.Sampled(),
+		SpanID:     binary.BigEndian.Uint64(tp.ParentID[:]),
 		Propagator: PropagatorName,
 		Data:       &x.r,
 	}
