@@ -166,3 +166,35 @@ func TestShutdownRetriesAtOnceInsteadOfWaitingOutTheBackoff(t *testing.T) {
 		t.Fatalf("delivered %v", got)
 	}
 }
+
+// A sender that delivered part of a batch (some datagrams of it went out) says so with
+// Partial: the delivered items count as sent, the rest as failed, and none is sent
+// again, even when the error it wraps is a Retry.
+func TestPartialDeliveryCountsWhatWentOut(t *testing.T) {
+	calls := 0
+	r := &recorder{fail: func(_ context.Context, n int, batch []int) error {
+		calls++
+		switch n {
+		case 0:
+			return pipeline.Partial(errors.New("datagram 2 of 2 refused"), 3)
+		case 1:
+			return pipeline.Partial(pipeline.Retry(errRefused), 1)
+		}
+		return nil
+	}}
+	logs := &logLines{}
+	p := pipeline.New[int](pipeline.Config{BatchSize: 5, FlushInterval: time.Hour, MinBackoff: time.Millisecond, Logf: logs.logf}, r)
+	enqueueAll(t, p, seq(15))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.Shutdown(ctx); err == nil || !strings.Contains(err.Error(), "6 items failed") {
+		t.Errorf("Shutdown: %v, want it to report the 6 items lost", err)
+	}
+	s := p.Stats()
+	if calls != 3 || s.Sent != 3+1+5 || s.Failed != 2+4 || s.Retries != 0 || s.Queued != 0 {
+		t.Fatalf("%d calls, stats %+v: want 3 calls, 9 sent, 6 failed, no retry", calls, s)
+	}
+	if lines := logs.get(); len(lines) == 0 || !strings.Contains(lines[0], "2 items lost") {
+		t.Fatalf("log lines %q, want the first to say 2 items lost", lines)
+	}
+}

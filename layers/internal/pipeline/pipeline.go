@@ -24,8 +24,10 @@ type Sender[T any] interface {
 	// Send delivers a batch, called from the pipeline's one goroutine only. nil: all
 	// delivered. An error wrapped with Retry (pipeline.Retry(err)) means nothing of
 	// the batch reached the peer (connection refused, not connected): the pipeline
-	// keeps the batch and retries after a backoff with jitter. Any other error: the
-	// batch's items count as failed (lost in flight).
+	// keeps the batch and retries after a backoff with jitter. An error wrapped with
+	// Partial says how many items were delivered: those count as sent, the rest as
+	// failed, and nothing is retried. Any other error: the batch's items count as
+	// failed (lost in flight).
 	//
 	// ctx expires after Config.SendTimeout, and is cancelled when Shutdown's deadline
 	// passes. Send must not keep batch (the pipeline reuses its memory).
@@ -455,7 +457,7 @@ func (p *Pipeline[T]) deliver(batch []T) bool {
 		ctx, cancel := context.WithTimeout(p.sendCtx, p.sendTimeout)
 		err := p.send(ctx, batch)
 		cancel()
-		retry := err != nil && IsRetry(err)
+		retry := WillRetry(err)
 
 		p.mu.Lock()
 		if p.abandoned { // Shutdown counted the batch as failed
@@ -487,12 +489,15 @@ func (p *Pipeline[T]) deliver(batch []T) bool {
 			p.mu.Unlock()
 			continue
 		}
+		lost := k
 		if err == nil {
-			p.stats.Sent += k
+			lost = 0
 		} else {
-			p.stats.Failed += k
+			lost -= delivered(err, k)
 			p.lastErr = err
 		}
+		p.stats.Sent += k - lost
+		p.stats.Failed += lost
 		p.inflight = 0
 		p.done += k
 		p.notifyLocked()
@@ -500,7 +505,7 @@ func (p *Pipeline[T]) deliver(batch []T) bool {
 		p.mu.Unlock()
 
 		if err != nil {
-			p.log.Logf("failed", "%s: %d items lost: %v", p.name, k, err)
+			p.log.Logf("failed", "%s: %d items lost: %v", p.name, lost, err)
 		}
 		if dropped > p.loggedDrops {
 			if p.log.Logf("dropped", "%s: queue full (%d items): %d items dropped", p.name, len(p.ring), dropped-p.loggedDrops) {

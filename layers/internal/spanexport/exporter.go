@@ -49,17 +49,17 @@ type Stats struct {
 
 // state is an exporter's per-span value, in the exporter's own registry slot.
 type state struct {
-	mu       sync.Mutex
-	seen     bool // the exporter saw the span start
-	closed   bool
-	parent   uint64
-	remote   bool
-	events   []Event // Attrs nil; evAttrs[i] is where event i's attributes start in arena
-	evAttrs  []int
-	arena    []slog.Attr
-	links    []Link
-	dropped  int
-	errMsg   string // the first error field of an event: the span failed
+	mu      sync.Mutex
+	seen    bool // the exporter saw the span start
+	closed  bool
+	parent  uint64
+	remote  bool
+	events  []Event // Attrs nil; evAttrs[i] is where event i's attributes start in arena
+	evAttrs []int
+	arena   []slog.Attr
+	links   []Link
+	dropped int
+	errMsg  string // the first error field of an event: the span failed
 }
 
 func resetState(s *state) {
@@ -105,7 +105,7 @@ func New(cfg Config, send Encoder) *Exporter {
 	e.pool.New = func() any { return new(Span) }
 	e.p = pipeline.New(cfg.Pipeline, pipeline.SenderFunc[*Span](func(ctx context.Context, batch []*Span) error {
 		err := send(ctx, batch)
-		if err == nil || !pipeline.IsRetry(err) {
+		if !pipeline.WillRetry(err) {
 			e.recycle(batch)
 		}
 		return err
