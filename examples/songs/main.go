@@ -52,9 +52,12 @@ import (
 	"time"
 
 	"github.com/strata-go/strata/instrument/nethttp"
+	"github.com/strata-go/strata/layers/datadog"
 	"github.com/strata-go/strata/layers/filter"
+	"github.com/strata-go/strata/layers/jaeger"
 	"github.com/strata-go/strata/layers/logfmt"
 	"github.com/strata-go/strata/layers/metrics"
+	"github.com/strata-go/strata/layers/otlp"
 	"github.com/strata-go/strata/layers/skywalking"
 	"github.com/strata-go/strata/layers/storage"
 	"github.com/strata-go/strata/subscriber"
@@ -94,12 +97,16 @@ func runWith(cfg config, out io.Writer) error {
 	}
 	levels := filter.NewReloadable(directives)
 
+	exporters, err := exportersFromEnv(os.Stderr)
+	if err != nil {
+		return err
+	}
 	// Log lines go through a bounded queue: a slow terminal never blocks a request.
 	logs := logfmt.NewAsyncWriter(out)
 	met := metrics.New(metrics.WithProcessMetrics())
 	layers := []subscriber.Layer{
 		storage.New(), // first: the layers after it read its fields
-		subscriber.WithFilter(logfmt.New(logs), levels),
+		subscriber.WithFilter(logfmt.New(logs, exporters.logfmt...), levels),
 		met,
 	}
 	// Self-metrics: the log queue's health is scraped with the derived metrics.
@@ -107,8 +114,9 @@ func runWith(cfg config, out io.Writer) error {
 		"strata_logfmt_lines_written": func() float64 { return float64(logs.Written()) },
 		"strata_logfmt_lines_dropped": func() float64 { return float64(logs.Dropped()) },
 	}
-	sw, err := skyWalkingFromEnv(met)
+	sw, err := skyWalkingFromEnv(met, len(exporters.layers) > 0)
 	if err != nil {
+		exporters.shutdownOnError()
 		return err
 	}
 	if sw != nil {
@@ -116,8 +124,12 @@ func runWith(cfg config, out io.Writer) error {
 		layers = append(layers, sw)
 		maps.Copy(gauges, sw.Gauges())
 	}
+	// OTLP, Jaeger and Datadog, as the environment asks: unfiltered too.
+	layers = append(layers, exporters.layers...)
+	maps.Copy(gauges, exporters.gauges)
 	d, err := subscriber.New(layers...)
 	if err != nil {
+		exporters.shutdownOnError()
 		return err
 	}
 	for name, fn := range gauges {
@@ -218,10 +230,13 @@ func runWith(cfg config, out io.Writer) error {
 // traces, WARN and ERROR events as log records, the metrics met derives (every 20 s and
 // at Shutdown) and the instance's properties and keep-alive, with the token of
 // SW_AGENT_AUTHENTICATION on every call.
-func skyWalkingFromEnv(met *metrics.Layer) (*skywalking.Layer, error) {
+func skyWalkingFromEnv(met *metrics.Layer, othersExport bool) (*skywalking.Layer, error) {
 	addr := os.Getenv(skywalking.EnvCollector)
 	if addr == "" {
-		fmt.Fprintf(os.Stderr, "songs: traces, logs and meters are not exported; set %s=host:11800 to send them to Apache SkyWalking\n", skywalking.EnvCollector)
+		if !othersExport {
+			fmt.Fprintf(os.Stderr, "songs: traces are not exported; set %s=host:11800 to send them to Apache SkyWalking, %s=http://host:4317 for OTLP, %s=host for Jaeger, or %s=host for Datadog\n",
+				skywalking.EnvCollector, otlp.EnvEndpoint, jaeger.EnvAgentHost, datadog.EnvAgentHost)
+		}
 		return nil, nil
 	}
 	opts := []skywalking.Option{skywalking.WithMeters(met, 0)}

@@ -47,7 +47,9 @@
 //
 // [WithSpanEvents] chooses the span lines, [WithTimeFormat] the timestamp layout,
 // [WithoutLocation], [WithoutTimestamp] and [WithoutKeys] leave keys out (handy for
-// deterministic output in tests).
+// deterministic output in tests). [WithDatadog] adds Datadog's log correlation keys
+// (dd.trace_id, dd.span_id, dd.service, dd.env, dd.version); fields with those keys are
+// written as fields.<key>.
 //
 // # Writers
 //

@@ -70,6 +70,8 @@ func isReserved(key string) bool {
 	}
 	switch key[0] {
 	case 'l', 'm', 's', 'p', 't':
+	case 'd':
+		return isDatadogKey(key) // the keys of WithDatadog
 	default:
 		return false
 	}

@@ -114,6 +114,10 @@ type Layer struct {
 	location   bool
 	skipFixed  [numFixed]bool
 	skipUser   map[string]struct{} // nil when no key is skipped
+	// datadog is set by WithDatadog; ddTags are its pre-encoded dd.service, dd.env and
+	// dd.version.
+	datadog bool
+	ddTags  []byte
 	// cfg names the options a span's encoded fields depend on (the skipped keys), so
 	// that layers with the same options share them; 0 for the default.
 	cfg uint32
@@ -347,6 +351,9 @@ func (l *Layer) OnEvent(ev *subscriber.Event) {
 	b = l.appendTime(b, ev.Time)
 	if fc != nil && ev.TraceID == ev.Span.TraceID() {
 		b = append(b, fc.ids()...) // span and trace_id, encoded once per span
+		if l.datadog {
+			b = l.appendDatadog(b, ev.TraceID, ev.Span.ID())
+		}
 	} else {
 		id := ev.Span.ID()
 		if id == 0 && ev.Context != nil {
@@ -355,6 +362,9 @@ func (l *Layer) OnEvent(ev *subscriber.Event) {
 		}
 		b = l.appendID(b, kSpan, id)
 		b = l.appendTraceID(b, ev.TraceID)
+		if l.datadog {
+			b = l.appendDatadog(b, ev.TraceID, id)
+		}
 	}
 	if transient {
 		putTransient(fc)
@@ -399,6 +409,9 @@ func (l *Layer) writeSpan(span subscriber.SpanRef, event string, t time.Time, cl
 	}
 	b = l.appendTime(b, t)
 	b = l.appendTraceID(b, span.TraceID())
+	if l.datadog {
+		b = l.appendDatadog(b, span.TraceID(), span.ID())
+	}
 	if closing && !l.skipFixed[kLatency] {
 		var ms int64
 		if storage.Stored(span) {
