@@ -68,6 +68,9 @@ var knownImports = map[string]string{
 	"skywalking": "github.com/strata-go/strata/layers/skywalking",
 	"storage":    "github.com/strata-go/strata/layers/storage",
 	"w3c":        "github.com/strata-go/strata/layers/w3c",
+	"otlp":       "github.com/strata-go/strata/layers/otlp",
+	"jaeger":     "github.com/strata-go/strata/layers/jaeger",
+	"datadog":    "github.com/strata-go/strata/layers/datadog",
 	"nethttp":    "github.com/strata-go/strata/instrument/nethttp",
 	"grpctrace":  "github.com/strata-go/strata/instrument/grpctrace",
 }
