@@ -1,7 +1,8 @@
 // Package bench holds Strata's benchmarks against peer libraries (the OpenTelemetry SDK,
-// go2sky, zerolog, zap, slog and VictoriaMetrics used directly), measured in one run. Names are
-// Benchmark<Case>/<library>, so that benchstat puts each peer on a row of the case's
-// table. See RESULTS.md for the figures and the command that produced them (run.sh).
+// go2sky, jaeger-client-go, dd-trace-go, zerolog, zap, slog and VictoriaMetrics used
+// directly), measured in one run. Names are Benchmark<Case>/<library>, so that
+// benchstat puts each peer on a row of the case's table. See RESULTS.md for the
+// figures and the command that produced them (run.sh).
 //
 // Cases, by file:
 //
@@ -42,6 +43,16 @@
 //	                  SDK (batch) + zap and go2sky (no-op reporter) + zerolog, each with
 //	                  the same metric through VictoriaMetrics; wall and CPU time, drop-%
 //	                  (BenchmarkFullStack)
+//	exporters_test.go a root span with 2 attributes exported over loopback to a peer
+//	                  that receives and discards it: storage + the otlp layer against the
+//	                  SDK's batch processor + otlptracegrpc (BenchmarkOTLPSpan); storage +
+//	                  the jaeger layer against jaeger-client-go's remote reporter and the
+//	                  SDK over OTLP (BenchmarkJaegerSpan); storage + the datadog layer
+//	                  against dd-trace-go v2 (BenchmarkDatadogSpan); wall and CPU time,
+//	                  drop-% counted at the peer. The Jaeger and Datadog layers' rows build
+//	                  with -tags layerdeps (exporters_layers_test.go) and dd-trace-go's with
+//	                  -tags ddtrace (exporters_ddtrace_test.go) until bench/go.mod lists
+//	                  what they import; otherwise those rows skip, saying why
 //
 // Helpers: cpu_test.go (cpu-ns/op: process CPU time over the loop, background goroutines
 // flushed inside it; drop-% for the AsyncWriter), zerolines_test.go (zerolog writing
@@ -51,5 +62,6 @@
 // skywalking_fairness_test.go the same sw8 text, and the same exported spans, tags and
 // logs for go2sky; fullstack_fairness_test.go that the full-stack rows export the same
 // spans, tags and span logs, write the event with its fields and its span's ids, and
-// update the same metric series.
+// update the same metric series; exporters_fairness_test.go that every exporter row's
+// spans reach its peer, decoded there, with the same name, attributes and service.
 package bench
