@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"math/rand/v2"
 )
@@ -77,6 +79,65 @@ func (t TraceID) Bytes() ([16]byte, bool) {
 		b[8+i] = byte(t.lo >> (56 - 8*i))
 	}
 	return b, true
+}
+
+// Bytes128 returns the 128-bit form of the trace id, the one exporters write (Jaeger,
+// OTLP, Datadog). A 128-bit id (any id Strata made, and any 32-character lowercase hex
+// id it continued) is itself, so the id logfmt prints is the id those backends show.
+// An upstream id in another form (some SkyWalking agents send ids such as
+// "a1b2c3.45.16801234560001") is mapped, and mapped reports it, by this rule:
+//
+//   - 1 to 32 hexadecimal digits, either case: their value, zero-padded on the left (a
+//     64-bit id 00f067aa0ba902b7 becomes 000000000000000000f067aa0ba902b7);
+//   - anything else: the first 16 bytes of the SHA-256 of the id's bytes.
+//
+// The rule is deterministic: every service that receives the same upstream id maps it
+// to the same trace. The zero TraceID gives 16 zero bytes.
+func (t TraceID) Bytes128() (id [16]byte, mapped bool) {
+	if t.raw == "" {
+		id, _ = t.Bytes()
+		return id, false
+	}
+	if hexID(t.raw, &id) {
+		return id, true
+	}
+	sum := sha256.Sum256([]byte(t.raw))
+	copy(id[:], sum[:16])
+	if id == [16]byte{} {
+		id[15] = 1 // never the invalid all-zero id
+	}
+	return id, true
+}
+
+// hexID parses 1 to 32 hex digits, either case, into id, right-aligned; all zeros is
+// not an id.
+func hexID(s string, id *[16]byte) bool {
+	if len(s) == 0 || len(s) > 32 {
+		return false
+	}
+	var hi, lo uint64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		var v byte
+		switch {
+		case '0' <= c && c <= '9':
+			v = c - '0'
+		case 'a' <= c && c <= 'f':
+			v = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			v = c - 'A' + 10
+		default:
+			return false
+		}
+		hi = hi<<4 | lo>>60
+		lo = lo<<4 | uint64(v)
+	}
+	if hi == 0 && lo == 0 {
+		return false
+	}
+	binary.BigEndian.PutUint64(id[:8], hi)
+	binary.BigEndian.PutUint64(id[8:], lo)
+	return true
 }
 
 const hexDigits = "0123456789abcdef"

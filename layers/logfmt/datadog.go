@@ -3,7 +3,6 @@ package logfmt
 import (
 	"encoding/binary"
 
-	"github.com/strata-go/strata/layers/internal/spanexport"
 	"github.com/strata-go/strata/registry"
 )
 
@@ -47,7 +46,7 @@ func WithDatadog(service, env, version string) Option {
 // (zero when the line is in no span).
 func (l *Layer) appendDatadog(b []byte, trace registry.TraceID, span registry.SpanID) []byte {
 	if !trace.IsZero() && span != 0 {
-		id, _ := spanexport.TraceID128(trace)
+		id, _ := trace.Bytes128()
 		b = append(b, " "+KeyDatadogTraceID+"="...)
 		b = appendUint(b, binary.BigEndian.Uint64(id[8:]))
 		b = append(b, " "+KeyDatadogSpanID+"="...)

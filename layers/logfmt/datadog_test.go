@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/strata-go/strata/layers/internal/spanexport"
 	"github.com/strata-go/strata/layers/logfmt"
 	"github.com/strata-go/strata/layers/storage"
 	"github.com/strata-go/strata/registry"
@@ -25,7 +24,7 @@ func (rawParent) Inject(subscriber.SpanRef, subscriber.Carrier) {}
 
 // ddLower is the decimal lower half of the 128-bit form of a trace id.
 func ddLower(id registry.TraceID) string {
-	b, _ := spanexport.TraceID128(id)
+	b, _ := id.Bytes128()
 	return strconv.FormatUint(binary.BigEndian.Uint64(b[8:]), 10)
 }
 

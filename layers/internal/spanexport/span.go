@@ -6,8 +6,6 @@
 package spanexport
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -137,62 +135,15 @@ func (s *Span) reset() {
 // a form that is not 128-bit hex, on the spans of such a trace.
 const OriginalTraceIDKey = "strata.trace_id.original"
 
-// TraceID128 returns the 128-bit form of a trace id, as the exporters write it. A
-// 128-bit id (any id Strata made, and any 32-character lowercase hex id it continued)
-// is itself: the id logfmt prints is the id Jaeger, Tempo and Datadog show. An upstream
-// id in another form (some SkyWalking agents send ids such as
-// "a1b2c3.45.16801234560001") maps by this rule, and original is that id (else ""):
-//
-//   - 1 to 32 hexadecimal digits, either case: their value, zero-padded on the left
-//     (a 64-bit id 00f067aa0ba902b7 becomes 000000000000000000f067aa0ba902b7);
-//   - anything else: the first 16 bytes of the SHA-256 of the id's bytes.
-//
-// The rule is deterministic, so every service that receives the same upstream id maps it
-// to the same trace.
+// TraceID128 returns the 128-bit form of a trace id, as the exporters write it
+// ([registry.TraceID.Bytes128] has the rule), and the upstream id it was mapped from
+// ("" for an id that is 128-bit hex already).
 func TraceID128(t registry.TraceID) (id [16]byte, original string) {
-	if b, ok := t.Bytes(); ok {
-		return b, ""
+	id, mapped := t.Bytes128()
+	if mapped {
+		original = t.String()
 	}
-	raw := t.String()
-	if hexID(raw, &id) {
-		return id, raw
-	}
-	sum := sha256.Sum256([]byte(raw))
-	copy(id[:], sum[:16])
-	if id == [16]byte{} {
-		id[15] = 1 // never the invalid all-zero id
-	}
-	return id, raw
-}
-
-// hexID parses 1 to 32 hex digits into id, right-aligned.
-func hexID(s string, id *[16]byte) bool {
-	if len(s) == 0 || len(s) > 32 {
-		return false
-	}
-	var hi, lo uint64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		var v byte
-		switch {
-		case '0' <= c && c <= '9':
-			v = c - '0'
-		case 'a' <= c && c <= 'f':
-			v = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			v = c - 'A' + 10
-		default:
-			return false
-		}
-		hi = hi<<4 | lo>>60
-		lo = lo<<4 | uint64(v)
-	}
-	if hi == 0 && lo == 0 {
-		return false
-	}
-	binary.BigEndian.PutUint64(id[:8], hi)
-	binary.BigEndian.PutUint64(id[8:], lo)
-	return true
+	return id, original
 }
 
 // isInternal reports whether a field key is Strata's own (otel.*, metric_*), left out
