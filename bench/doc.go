@@ -49,10 +49,8 @@
 //	                  the jaeger layer against jaeger-client-go's remote reporter and the
 //	                  SDK over OTLP (BenchmarkJaegerSpan); storage + the datadog layer
 //	                  against dd-trace-go v2 (BenchmarkDatadogSpan); wall and CPU time,
-//	                  drop-% counted at the peer. The Jaeger and Datadog layers' rows build
-//	                  with -tags layerdeps (exporters_layers_test.go) and dd-trace-go's with
-//	                  -tags ddtrace (exporters_ddtrace_test.go) until bench/go.mod lists
-//	                  what they import; otherwise those rows skip, saying why
+//	                  drop-% counted at the peer (the Jaeger and Datadog layers' rows in
+//	                  exporters_layers_test.go, dd-trace-go's in exporters_ddtrace_test.go)
 //
 // Helpers: cpu_test.go (cpu-ns/op: process CPU time over the loop, background goroutines
 // flushed inside it; drop-% for the AsyncWriter), zerolines_test.go (zerolog writing
