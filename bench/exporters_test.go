@@ -6,8 +6,8 @@ package bench
 // protocol's own Go client.
 //
 //   - OTLPSpan: strata is storage + layers/otlp (gRPC, insecure, no compression) to
-//     otlpSink, a TraceService on 127.0.0.1 that decodes every request with the
-//     generated protobuf code and counts its spans. otel_sdk_batch is the OpenTelemetry
+//     otlpSink, a TraceService on 127.0.0.1 that counts the spans of every request
+//     by walking its protobuf fields. otel_sdk_batch is the OpenTelemetry
 //     SDK with a batch processor and its otlptracegrpc exporter (insecure, no
 //     compression) to the same kind of server.
 //   - JaegerSpan: strata is storage + layers/jaeger (Thrift compact emitBatch datagrams)
@@ -65,6 +65,8 @@ import (
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 	_ "google.golang.org/grpc/encoding/gzip" // a client that compresses is still answered
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/strata-go/strata/layers/otlp"
 	"github.com/strata-go/strata/layers/storage"
@@ -114,14 +116,47 @@ func reportSinkDrops(b *testing.B, s spanSink, base int64, n int) {
 
 // --- OTLP ---------------------------------------------------------------------------
 
-// otlpSink is an OTLP/gRPC TraceService on 127.0.0.1: it decodes every request (the
-// standard protobuf codec) and counts its spans.
+// otlpSink is an OTLP/gRPC TraceService on 127.0.0.1 that counts the spans of every
+// request by walking its protobuf fields (resource_spans, scope_spans, spans) without
+// building messages, so that what it allocates does not count against either side in
+// -benchmem (the Jaeger and Datadog sinks count the same way). A request it cannot
+// walk is an error returned to the client. Tests that check what arrived (keep) get the
+// request decoded with the generated types.
 type otlpSink struct {
-	coltracepb.UnimplementedTraceServiceServer
 	addr     string
 	n        atomic.Int64
 	requests atomic.Int64
 	keep     func(*coltracepb.ExportTraceServiceRequest)
+}
+
+// rawFrame is a gRPC message as bytes: the sink's codec neither encodes nor decodes.
+type rawFrame struct{ b []byte }
+
+type otlpRawCodec struct{}
+
+func (otlpRawCodec) Marshal(v any) ([]byte, error) { return v.(*rawFrame).b, nil }
+
+// Unmarshal copies: gRPC may reuse data once it returns.
+func (otlpRawCodec) Unmarshal(data []byte, v any) error {
+	v.(*rawFrame).b = append([]byte(nil), data...)
+	return nil
+}
+func (otlpRawCodec) Name() string { return "proto" }
+
+// otlpSinkService is TraceService/Export, by hand, over rawFrame.
+var otlpSinkService = grpc.ServiceDesc{
+	ServiceName: "opentelemetry.proto.collector.trace.v1.TraceService",
+	HandlerType: (*any)(nil),
+	Methods: []grpc.MethodDesc{{
+		MethodName: "Export",
+		Handler: func(srv any, _ context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
+			var f rawFrame
+			if err := dec(&f); err != nil {
+				return nil, err
+			}
+			return srv.(*otlpSink).export(f.b)
+		},
+	}},
 }
 
 // startOTLPSink starts an otlpSink; keep, if not nil, sees every request (tests).
@@ -132,8 +167,8 @@ func startOTLPSink(tb testing.TB, keep func(*coltracepb.ExportTraceServiceReques
 		tb.Fatal(err)
 	}
 	s := &otlpSink{addr: ln.Addr().String(), keep: keep}
-	srv := grpc.NewServer()
-	coltracepb.RegisterTraceServiceServer(srv, s)
+	srv := grpc.NewServer(grpc.ForceServerCodec(otlpRawCodec{}))
+	srv.RegisterService(&otlpSinkService, s)
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = srv.Serve(ln) })
 	tb.Cleanup(func() {
@@ -143,19 +178,61 @@ func startOTLPSink(tb testing.TB, keep func(*coltracepb.ExportTraceServiceReques
 	return s
 }
 
-func (s *otlpSink) Export(_ context.Context, req *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
-	var n int64
-	for _, rs := range req.GetResourceSpans() {
-		for _, ss := range rs.GetScopeSpans() {
-			n += int64(len(ss.GetSpans()))
-		}
+func (s *otlpSink) export(req []byte) (*rawFrame, error) {
+	n, err := countOTLPSpans(req)
+	if err != nil {
+		return nil, err
 	}
 	if s.keep != nil {
-		s.keep(req)
+		var m coltracepb.ExportTraceServiceRequest
+		if err := proto.Unmarshal(req, &m); err != nil {
+			return nil, err
+		}
+		s.keep(&m)
 	}
 	s.requests.Add(1)
 	s.n.Add(n)
-	return &coltracepb.ExportTraceServiceResponse{}, nil
+	return &rawFrame{}, nil // an empty ExportTraceServiceResponse
+}
+
+// countOTLPSpans counts the spans of an encoded ExportTraceServiceRequest:
+// resource_spans (1) → scope_spans (2) → spans (2).
+func countOTLPSpans(b []byte) (int64, error) {
+	var n int64
+	err := protoFields(b, 1, func(rs []byte) error {
+		return protoFields(rs, 2, func(ss []byte) error {
+			return protoFields(ss, 2, func([]byte) error { n++; return nil })
+		})
+	})
+	return n, err
+}
+
+// protoFields calls fn with each length-delimited field numbered num of message b,
+// skipping the others.
+func protoFields(b []byte, num protowire.Number, fn func([]byte) error) error {
+	for len(b) > 0 {
+		n, typ, l := protowire.ConsumeTag(b)
+		if l < 0 {
+			return protowire.ParseError(l)
+		}
+		b = b[l:]
+		if n == num && typ == protowire.BytesType {
+			v, l := protowire.ConsumeBytes(b)
+			if l < 0 {
+				return protowire.ParseError(l)
+			}
+			if err := fn(v); err != nil {
+				return err
+			}
+			b = b[l:]
+			continue
+		}
+		if l = protowire.ConsumeFieldValue(n, typ, b); l < 0 {
+			return protowire.ParseError(l)
+		}
+		b = b[l:]
+	}
+	return nil
 }
 
 func (s *otlpSink) spans() int64 { return s.n.Load() }
@@ -475,12 +552,14 @@ type ddAgent struct {
 	malformed atomic.Int64
 	other     atomic.Int64
 	keep      func([]byte)
+	bufs      sync.Pool // of *bytes.Buffer
 }
 
 // startDDAgent starts a ddAgent; keep, if not nil, gets every traces body (tests).
 func startDDAgent(tb testing.TB, keep func([]byte)) *ddAgent {
 	tb.Helper()
 	a := &ddAgent{keep: keep}
+	a.bufs.New = func() any { return new(bytes.Buffer) }
 	srv := httptest.NewServer(http.HandlerFunc(a.serve)) // listens on 127.0.0.1
 	tb.Cleanup(srv.Close)
 	a.url = srv.URL
@@ -505,12 +584,17 @@ func (a *ddAgent) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		body = zr
 	}
-	b, err := io.ReadAll(body)
-	if err != nil {
+	// The body is read into a reused buffer, so that what the agent allocates does not
+	// count against either side in -benchmem.
+	buf := a.bufs.Get().(*bytes.Buffer)
+	defer a.bufs.Put(buf)
+	buf.Reset()
+	if _, err := buf.ReadFrom(body); err != nil {
 		a.malformed.Add(1)
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	b := buf.Bytes()
 	n, err := msgpackSpanCount(b)
 	if err != nil {
 		a.malformed.Add(1)
@@ -518,7 +602,7 @@ func (a *ddAgent) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if a.keep != nil {
-		a.keep(b)
+		a.keep(bytes.Clone(b))
 	}
 	a.requests.Add(1)
 	a.n.Add(int64(n))
@@ -812,6 +896,8 @@ func msgpackRead(b []byte, keep bool) (any, []byte, error) {
 		return u, rest, nil
 	}
 	switch {
+	case c <= 0x7f && !keep, c >= 0xe0 && !keep:
+		return nil, b, nil
 	case c <= 0x7f:
 		return int64(c), b, nil
 	case c >= 0xe0:
@@ -829,7 +915,13 @@ func msgpackRead(b []byte, keep bool) (any, []byte, error) {
 	case 0xc2, 0xc3:
 		return c == 0xc3, b, nil
 	case 0xc4, 0xc5, 0xc6, 0xd9, 0xda, 0xdb: // bin 8/16/32, str 8/16/32
-		w := map[byte]int{0xc4: 1, 0xc5: 2, 0xc6: 4, 0xd9: 1, 0xda: 2, 0xdb: 4}[c]
+		w := 1 // bin 8, str 8
+		switch c {
+		case 0xc5, 0xda:
+			w = 2
+		case 0xc6, 0xdb:
+			w = 4
+		}
 		n, rest, err := be(w)
 		if err != nil {
 			return nil, nil, err
@@ -838,16 +930,28 @@ func msgpackRead(b []byte, keep bool) (any, []byte, error) {
 		return str(int(n), c >= 0xd9)
 	case 0xca:
 		u, rest, err := be(4)
+		if !keep {
+			return nil, rest, err // boxing a number allocates: only when kept
+		}
 		return float64(math.Float32frombits(uint32(u))), rest, err
 	case 0xcb:
 		u, rest, err := be(8)
+		if !keep {
+			return nil, rest, err
+		}
 		return math.Float64frombits(u), rest, err
 	case 0xcc, 0xcd, 0xce, 0xcf:
 		u, rest, err := be(1 << (c - 0xcc))
+		if !keep {
+			return nil, rest, err
+		}
 		return u, rest, err
 	case 0xd0, 0xd1, 0xd2, 0xd3:
 		w := 1 << (c - 0xd0)
 		u, rest, err := be(w)
+		if !keep {
+			return nil, rest, err
+		}
 		shift := 64 - 8*w
 		return int64(u<<shift) >> shift, rest, err
 	case 0xdc, 0xdd, 0xde, 0xdf:

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -44,12 +45,10 @@ func (l *Layer) send(ctx context.Context, batch []*spanexport.Span) error {
 		return fmt.Errorf("datadog: %w", err)
 	}
 	req.ContentLength = int64(len(payload))
-	req.Header.Set("Content-Type", "application/msgpack")
-	req.Header.Set("X-Datadog-Trace-Count", strconv.Itoa(traces))
-	req.Header.Set("Datadog-Meta-Lang", "go")
-	req.Header.Set("Datadog-Meta-Lang-Version", strings.TrimPrefix(runtime.Version(), "go"))
-	req.Header.Set("Datadog-Meta-Lang-Interpreter", runtime.Compiler+"-"+runtime.GOARCH+"-"+runtime.GOOS)
-	req.Header.Set("Datadog-Meta-Tracer-Version", TracerVersion)
+	for k, v := range l.headers {
+		req.Header[k] = v // shared and never modified: the transport only reads them
+	}
+	req.Header["X-Datadog-Trace-Count"] = []string{strconv.Itoa(traces)}
 	resp, err := l.client.Do(req)
 	defer func() {
 		if !rb.closed.Load() {
@@ -63,8 +62,13 @@ func (l *Layer) send(ctx context.Context, batch []*spanexport.Span) error {
 		}
 		return err
 	}
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
+	answer := readAnswer(l.answer[:0], resp.Body)
+	l.answer = answer
+	if len(answer) == maxAnswer {
+		l.limited = io.LimitedReader{R: resp.Body, N: maxAnswer}
+		_, _ = io.Copy(io.Discard, &l.limited)
+		l.limited.R = nil
+	}
 	_ = resp.Body.Close()
 	switch code := resp.StatusCode; {
 	case code >= 200 && code < 300:
@@ -79,6 +83,61 @@ func (l *Layer) send(ctx context.Context, batch []*spanexport.Span) error {
 		l.rejected.Add(1)
 		return fmt.Errorf("datadog: PUT %s: the agent refused %d spans: %s %q", l.endpoint, len(batch), resp.Status, truncate(answer, 200))
 	}
+}
+
+// readAnswer appends to dst what r has, maxAnswer bytes at most.
+func readAnswer(dst []byte, r io.Reader) []byte {
+	for len(dst) < maxAnswer {
+		if len(dst) == cap(dst) {
+			dst = slices.Grow(dst, 512)
+		}
+		n, err := r.Read(dst[len(dst):min(cap(dst), maxAnswer)])
+		dst = dst[:len(dst)+n]
+		if err != nil {
+			break
+		}
+	}
+	return dst
+}
+
+// agentHeaders are the headers of every request to the Agent but the trace count.
+func agentHeaders() http.Header {
+	return http.Header{
+		"Content-Type":                  {"application/msgpack"},
+		"Datadog-Meta-Lang":             {"go"},
+		"Datadog-Meta-Lang-Version":     {strings.TrimPrefix(runtime.Version(), "go")},
+		"Datadog-Meta-Lang-Interpreter": {runtime.Compiler + "-" + runtime.GOARCH + "-" + runtime.GOOS},
+		"Datadog-Meta-Tracer-Version":   {TracerVersion},
+	}
+}
+
+// copyBufferSize is the size of a connection's buffer for request bodies.
+const copyBufferSize = 32 << 10
+
+// bufConn is a connection to the Agent that copies request bodies through a buffer of
+// its own: net/http hands the body to the connection's ReadFrom, which for a TCP or
+// Unix socket would allocate a 32 KiB buffer for every request.
+type bufConn struct {
+	net.Conn
+	w   connWriter
+	buf []byte
+}
+
+// connWriter hides the connection's own ReadFrom from io.CopyBuffer.
+type connWriter struct{ c net.Conn }
+
+func (w *connWriter) Write(p []byte) (int, error) { return w.c.Write(p) }
+
+func newBufConn(c net.Conn) *bufConn {
+	return &bufConn{Conn: c, w: connWriter{c}}
+}
+
+// ReadFrom writes what r has to the connection.
+func (c *bufConn) ReadFrom(r io.Reader) (int64, error) {
+	if c.buf == nil {
+		c.buf = make([]byte, copyBufferSize)
+	}
+	return io.CopyBuffer(&c.w, r, c.buf)
 }
 
 // notSent reports whether a request failed before anything reached the Agent: the
@@ -100,29 +159,32 @@ func truncate(b []byte, n int) string {
 }
 
 // readRates keeps the sampling rate of the Agent's answer for this service and env
-// ("service:<service>,env:<env>", else the default "service:,env:").
+// ("service:<service>,env:<env>", else the default "service:,env:"). An answer like the
+// last one decoded is not decoded again.
 func (l *Layer) readRates(answer []byte) {
 	if len(answer) == 0 || answer[0] != '{' {
 		return // an older Agent answers "OK"
 	}
-	var a struct {
-		RateByService map[string]float64 `json:"rate_by_service"`
+	if !l.lastRates.valid || !bytes.Equal(answer, l.lastRates.answer) {
+		var a struct {
+			RateByService map[string]float64 `json:"rate_by_service"`
+		}
+		if err := json.Unmarshal(answer, &a); err != nil {
+			l.lastRates.valid = false
+			l.logLimit.Logf("rates", "datadog: the agent's sampling rates do not decode: %v", err)
+			return
+		}
+		r, ok := a.RateByService["service:"+l.service+",env:"+l.env]
+		if !ok {
+			r, ok = a.RateByService["service:,env:"]
+		}
+		l.lastRates.rate, l.lastRates.ok = r, ok && !math.IsNaN(r)
+		l.lastRates.answer = append(l.lastRates.answer[:0], answer...)
+		l.lastRates.valid = true
 	}
-	if err := json.Unmarshal(answer, &a); err != nil {
-		l.logLimit.Logf("rates", "datadog: the agent's sampling rates do not decode: %v", err)
+	if !l.lastRates.ok {
 		return
 	}
-	if a.RateByService == nil {
-		return
-	}
-	r, ok := a.RateByService["service:"+l.service+",env:"+l.env]
-	if !ok {
-		r, ok = a.RateByService["service:,env:"]
-	}
-	if !ok || math.IsNaN(r) {
-		return
-	}
-	r = min(max(r, 0), 1)
-	l.rate.Store(math.Float64bits(r))
+	l.rate.Store(math.Float64bits(min(max(l.lastRates.rate, 0), 1)))
 	l.agentRates.Add(1)
 }

@@ -66,7 +66,15 @@
 //     _sampling_priority_v1, _dd.top_level=1 on the service's entry spans (local roots,
 //     server and consumer spans) and _dd.agent_psr, the Agent rate applied. Internal
 //     fields (otel.*, metric_*) are left out. Span events go as the events tag (JSON),
-//     follows-from links as _dd.span_links.
+//     follows-from links as _dd.span_links. When two fields land on one tag (http_method
+//     and http.request.method), the first one is kept. Strings that are not valid UTF-8
+//     (names, fields, service, env) have their bad bytes replaced by U+FFFD, as the
+//     Agent's decoder refuses them.
+//
+// A batch's traces are in the order of their first span, the spans of a trace in the
+// order they ended. Encoding a span allocates nothing (the encoder's buffers are reused
+// from batch to batch), nor does sending a request body (each connection copies
+// through a buffer of its own).
 //
 // # Sampling
 //

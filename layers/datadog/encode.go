@@ -1,7 +1,6 @@
 package datadog
 
 import (
-	"cmp"
 	"encoding/binary"
 	"log/slog"
 	"slices"
@@ -16,80 +15,126 @@ import (
 )
 
 // encoder turns a batch of spans into the Agent's v0.4 msgpack payload. It runs on the
-// queue's goroutine only, so it reuses its buffers without locking.
+// queue's goroutine only, so it reuses its buffers without locking, and writes a span
+// without allocating: tag values it formats (numbers as text, hex ids, JSON) go to
+// scratch, and duplicate field keys are found by a scan of the span's few fields (a
+// map only past dedupScan of them).
 type encoder struct {
 	l       *Layer
 	buf     []byte
-	spans   []idSpan
+	spans   []*spanexport.Span // the batch, grouped by trace
+	traces  []traceGroup       // the batch's traces, in order of first appearance
+	of      []int32            // trace (index in traces) of each span of the batch
+	index   map[[2]uint64]int32
 	meta    []metaKV
 	metrics []metricKV
-	seen    map[string]struct{}
-	js      []byte // JSON of span events and links
+	scratch []byte // the current span's formatted tag values
+	// meta0 and metrics0 are where the current span's fields start in meta and
+	// metrics (the layer's own tags come first and never clash with a field).
+	meta0, metrics0 int
+	seen            map[string]struct{} // the fields' keys, once they are dedupScan or more
+	indexed         bool
 	// sampledOut counts the spans of the last payload sent with a priority of 0 or less.
 	sampledOut uint64
 }
 
-type idSpan struct {
-	hi, lo uint64
-	s      *spanexport.Span
+// traceGroup is one trace of a batch: its id and where its spans are in encoder.spans.
+type traceGroup struct {
+	id    [2]uint64 // high and low 64 bits
+	at, n int
 }
 
-type metaKV struct{ k, v string }
+// metaKV is a meta tag; its value is v, or scratch[off:end] when inScratch.
+type metaKV struct {
+	k, v      string
+	off, end  int
+	inScratch bool
+}
 
 type metricKV struct {
 	k string
 	v float64
 }
 
+// dedupScan is how many fields a span has before duplicates are looked up in a map
+// rather than by a scan.
+const dedupScan = 16
+
 func (e *encoder) init(l *Layer) {
 	e.l = l
 	e.seen = make(map[string]struct{})
+	e.index = make(map[[2]uint64]int32)
+}
+
+// group sorts batch into e.spans by trace, traces in order of their first span and
+// spans of a trace in batch order, and fills e.traces.
+func (e *encoder) group(batch []*spanexport.Span) {
+	e.traces, e.of = e.traces[:0], e.of[:0]
+	clear(e.index)
+	for i, s := range batch {
+		raw, _ := s.TraceID.Bytes128()
+		id := [2]uint64{binary.BigEndian.Uint64(raw[:8]), binary.BigEndian.Uint64(raw[8:])}
+		var t int32
+		switch {
+		case i > 0 && e.traces[e.of[i-1]].id == id: // the previous span's trace
+			t = e.of[i-1]
+		default:
+			var ok bool
+			if t, ok = e.index[id]; !ok {
+				t = int32(len(e.traces))
+				e.traces = append(e.traces, traceGroup{id: id})
+				e.index[id] = t
+			}
+		}
+		e.traces[t].n++
+		e.of = append(e.of, t)
+	}
+	at := 0
+	for i := range e.traces {
+		e.traces[i].at, at = at, at+e.traces[i].n
+		e.traces[i].n = 0
+	}
+	e.spans = slices.Grow(e.spans[:0], len(batch))[:len(batch)]
+	for i, s := range batch {
+		t := &e.traces[e.of[i]]
+		e.spans[t.at+t.n] = s
+		t.n++
+	}
 }
 
 // encode returns the payload of batch, the spans of each trace in one trace array,
 // and the number of traces.
 func (e *encoder) encode(batch []*spanexport.Span) ([]byte, int) {
-	e.spans = e.spans[:0]
-	for _, s := range batch {
-		id, _ := spanexport.TraceID128(s.TraceID)
-		e.spans = append(e.spans, idSpan{binary.BigEndian.Uint64(id[:8]), binary.BigEndian.Uint64(id[8:]), s})
-	}
-	slices.SortStableFunc(e.spans, func(a, b idSpan) int {
-		return cmp.Or(cmp.Compare(a.hi, b.hi), cmp.Compare(a.lo, b.lo))
-	})
-	traces := 0
-	for i := range e.spans {
-		if i == 0 || e.spans[i].hi != e.spans[i-1].hi || e.spans[i].lo != e.spans[i-1].lo {
-			traces++
-		}
-	}
+	e.group(batch)
 	rate := e.l.agentRate()
 	e.sampledOut = 0
-	b := msgp.AppendArrayHeader(e.buf[:0], uint32(traces))
-	for i := 0; i < len(e.spans); {
-		j := i + 1
-		for j < len(e.spans) && e.spans[j].hi == e.spans[i].hi && e.spans[j].lo == e.spans[i].lo {
-			j++
-		}
+	b := msgp.AppendArrayHeader(e.buf[:0], uint32(len(e.traces)))
+	for _, t := range e.traces {
 		var id [16]byte
-		binary.BigEndian.PutUint64(id[:8], e.spans[i].hi)
-		binary.BigEndian.PutUint64(id[8:], e.spans[i].lo)
+		binary.BigEndian.PutUint64(id[:8], t.id[0])
+		binary.BigEndian.PutUint64(id[8:], t.id[1])
 		prio, upstream := e.l.upstream.get(id)
 		if !upstream {
-			prio = e.l.decide(e.spans[i].lo)
+			prio = e.l.decide(t.id[1])
 		}
-		b = msgp.AppendArrayHeader(b, uint32(j-i))
-		for k := i; k < j; k++ {
-			b = e.appendSpan(b, e.spans[k], prio, upstream, rate)
-			if prio <= 0 {
-				e.sampledOut++
-			}
+		b = msgp.AppendArrayHeader(b, uint32(t.n))
+		for _, s := range e.spans[t.at : t.at+t.n] {
+			b = e.appendSpan(b, s, t.id, prio, upstream, rate)
 		}
-		i = j
+		if prio <= 0 {
+			e.sampledOut += uint64(t.n)
+		}
 	}
-	clear(e.spans) // keep no span after the batch
+	// Keep nothing of the batch's spans.
+	clear(e.spans)
+	clear(e.meta[:cap(e.meta)])
+	clear(e.metrics[:cap(e.metrics)])
+	if e.indexed {
+		clear(e.seen)
+		e.indexed = false
+	}
 	e.buf = b
-	return b, traces
+	return b, len(e.traces)
 }
 
 // attrString returns a string attribute of s.
@@ -203,53 +248,92 @@ func reservedKey(k string) bool {
 	return false
 }
 
-func (e *encoder) addMeta(k, v string) {
-	if _, dup := e.seen[k]; dup {
-		return
-	}
-	e.seen[k] = struct{}{}
-	e.meta = append(e.meta, metaKV{k, v})
+// addMeta adds one of the layer's own tags (its key never clashes with a field's).
+func (e *encoder) addMeta(k, v string) { e.meta = append(e.meta, metaKV{k: k, v: v}) }
+
+// addScratchMeta adds a tag whose value is what was appended to scratch since off.
+func (e *encoder) addScratchMeta(k string, off int) {
+	e.meta = append(e.meta, metaKV{k: k, off: off, end: len(e.scratch), inScratch: true})
 }
 
-func (e *encoder) addMetric(k string, v float64) {
-	if _, dup := e.seen[k]; dup {
-		return
+// dup reports whether the current span has a field with key k already, and notes k
+// when it has not.
+func (e *encoder) dup(k string) bool {
+	meta, metrics := e.meta[e.meta0:], e.metrics[e.metrics0:]
+	if !e.indexed {
+		if len(meta)+len(metrics) < dedupScan {
+			for i := range meta {
+				if meta[i].k == k {
+					return true
+				}
+			}
+			for i := range metrics {
+				if metrics[i].k == k {
+					return true
+				}
+			}
+			return false
+		}
+		for i := range meta {
+			e.seen[meta[i].k] = struct{}{}
+		}
+		for i := range metrics {
+			e.seen[metrics[i].k] = struct{}{}
+		}
+		e.indexed = true
+	}
+	if _, ok := e.seen[k]; ok {
+		return true
 	}
 	e.seen[k] = struct{}{}
-	e.metrics = append(e.metrics, metricKV{k, v})
+	return false
 }
 
-// addValue files a field as a tag: numbers in metrics (but http.status_code, a string
-// tag by Datadog's convention), everything else as text in meta.
-func (e *encoder) addValue(k string, v slog.Value) {
+// addField files a field as a tag, unless a field with its key came first: numbers in
+// metrics (but http.status_code, a string tag by Datadog's convention), everything
+// else as text in meta.
+func (e *encoder) addField(k string, v slog.Value) {
+	k = validUTF8(k)
+	if e.dup(k) {
+		return
+	}
+	off := len(e.scratch)
 	switch v.Kind() {
+	case slog.KindString:
+		e.addMeta(k, validUTF8(v.String()))
 	case slog.KindInt64:
 		if k == "http.status_code" {
-			e.addMeta(k, strconv.FormatInt(v.Int64(), 10))
+			e.scratch = strconv.AppendInt(e.scratch, v.Int64(), 10)
+			e.addScratchMeta(k, off)
 		} else {
-			e.addMetric(k, float64(v.Int64()))
+			e.metrics = append(e.metrics, metricKV{k, float64(v.Int64())})
 		}
 	case slog.KindUint64:
 		if k == "http.status_code" {
-			e.addMeta(k, strconv.FormatUint(v.Uint64(), 10))
+			e.scratch = strconv.AppendUint(e.scratch, v.Uint64(), 10)
+			e.addScratchMeta(k, off)
 		} else {
-			e.addMetric(k, float64(v.Uint64()))
+			e.metrics = append(e.metrics, metricKV{k, float64(v.Uint64())})
 		}
 	case slog.KindFloat64:
-		e.addMetric(k, v.Float64())
+		e.metrics = append(e.metrics, metricKV{k, v.Float64()})
 	case slog.KindBool:
-		e.addMeta(k, strconv.FormatBool(v.Bool()))
+		e.scratch = strconv.AppendBool(e.scratch, v.Bool())
+		e.addScratchMeta(k, off)
 	case slog.KindTime:
-		e.addMeta(k, v.Time().UTC().Format(time.RFC3339Nano))
+		e.scratch = v.Time().UTC().AppendFormat(e.scratch, time.RFC3339Nano)
+		e.addScratchMeta(k, off)
 	default:
-		e.addMeta(k, v.String())
+		e.addMeta(k, validUTF8(v.String()))
 	}
 }
 
-func (e *encoder) appendSpan(b []byte, is idSpan, prio int, upstream bool, rate float64) []byte {
-	s := is.s
-	e.meta, e.metrics = e.meta[:0], e.metrics[:0]
-	clear(e.seen)
+func (e *encoder) appendSpan(b []byte, s *spanexport.Span, id [2]uint64, prio int, upstream bool, rate float64) []byte {
+	e.meta, e.metrics, e.scratch = e.meta[:0], e.metrics[:0], e.scratch[:0]
+	if e.indexed {
+		clear(e.seen)
+		e.indexed = false
+	}
 	l := e.l
 
 	failed := s.Status == spanexport.StatusError
@@ -283,47 +367,53 @@ func (e *encoder) appendSpan(b []byte, is idSpan, prio int, upstream bool, rate 
 	}
 
 	// The layer's own tags first: fields cannot replace them.
-	if is.hi != 0 {
-		e.addMeta("_dd.p.tid", string(appendHex64(e.js[:0], is.hi)))
+	if id[0] != 0 {
+		e.scratch = appendHex64(e.scratch, id[0])
+		e.addScratchMeta("_dd.p.tid", 0)
 	}
-	if l.env != "" {
-		e.addMeta("env", l.env)
+	if l.envTag != "" {
+		e.addMeta("env", l.envTag)
 	}
-	if l.version != "" {
-		e.addMeta("version", l.version)
+	if l.versionTag != "" {
+		e.addMeta("version", l.versionTag)
 	}
 	e.addMeta("language", "go")
 	if k := s.Kind.String(); k != "" {
 		e.addMeta("span.kind", k)
 	}
 	if errMsg != "" {
-		e.addMeta("error.message", errMsg)
+		e.addMeta("error.message", validUTF8(errMsg))
 	}
 	if errStack != "" {
-		e.addMeta("error.stack", errStack)
+		e.addMeta("error.stack", validUTF8(errStack))
 	}
 	if errType != "" {
-		e.addMeta("error.type", errType)
+		e.addMeta("error.type", validUTF8(errType))
 	}
-	e.addMetric("_sampling_priority_v1", float64(prio))
+	e.metrics = append(e.metrics, metricKV{"_sampling_priority_v1", float64(prio)})
 	topLevel := s.ParentID == 0 || s.RemoteParent || s.Kind == spanexport.KindServer || s.Kind == spanexport.KindConsumer
 	if topLevel {
-		e.addMetric("_dd.top_level", 1)
+		e.metrics = append(e.metrics, metricKV{"_dd.top_level", 1})
 		if !upstream {
-			e.addMetric("_dd.agent_psr", rate)
+			e.metrics = append(e.metrics, metricKV{"_dd.agent_psr", rate})
 		}
 	}
+	e.meta0, e.metrics0 = len(e.meta), len(e.metrics)
 	for _, a := range s.Attrs {
 		if a.Key == "" || errorField(a.Key) != 0 || reservedKey(a.Key) {
 			continue
 		}
-		e.addValue(metaKey(a.Key), a.Value)
+		e.addField(metaKey(a.Key), a.Value)
 	}
 	if len(s.Links) > 0 {
-		e.addMeta("_dd.span_links", string(e.linksJSON(s.Links)))
+		off := len(e.scratch)
+		e.appendLinksJSON(s.Links)
+		e.addScratchMeta("_dd.span_links", off)
 	}
 	if len(s.Events) > 0 {
-		e.addMeta("events", string(e.eventsJSON(s.Events)))
+		off := len(e.scratch)
+		e.appendEventsJSON(s.Events)
+		e.addScratchMeta("events", off)
 	}
 
 	name, resource, typ := conventions(s)
@@ -334,15 +424,15 @@ func (e *encoder) appendSpan(b []byte, is idSpan, prio int, upstream bool, rate 
 	}
 	b = msgp.AppendMapHeader(b, 12)
 	b = msgp.AppendString(b, "service")
-	b = msgp.AppendString(b, l.service)
+	b = msgp.AppendString(b, l.serviceTag)
 	b = msgp.AppendString(b, "name")
-	b = msgp.AppendString(b, name)
+	b = msgp.AppendString(b, validUTF8(name))
 	b = msgp.AppendString(b, "resource")
-	b = msgp.AppendString(b, resource)
+	b = msgp.AppendString(b, validUTF8(resource))
 	b = msgp.AppendString(b, "type")
 	b = msgp.AppendString(b, typ)
 	b = msgp.AppendString(b, "trace_id")
-	b = msgp.AppendUint64(b, is.lo)
+	b = msgp.AppendUint64(b, id[1])
 	b = msgp.AppendString(b, "span_id")
 	b = msgp.AppendUint64(b, uint64(s.SpanID))
 	b = msgp.AppendString(b, "parent_id")
@@ -359,17 +449,21 @@ func (e *encoder) appendSpan(b []byte, is idSpan, prio int, upstream bool, rate 
 	}
 	b = msgp.AppendString(b, "meta")
 	b = msgp.AppendMapHeader(b, uint32(len(e.meta)))
-	for _, kv := range e.meta {
-		b = msgp.AppendString(b, validUTF8(kv.k))
-		b = msgp.AppendString(b, validUTF8(kv.v))
+	for i := range e.meta {
+		kv := &e.meta[i]
+		b = msgp.AppendString(b, kv.k)
+		if kv.inScratch {
+			b = msgp.AppendStringFromBytes(b, e.scratch[kv.off:kv.end])
+		} else {
+			b = msgp.AppendString(b, kv.v)
+		}
 	}
 	b = msgp.AppendString(b, "metrics")
 	b = msgp.AppendMapHeader(b, uint32(len(e.metrics)))
 	for _, kv := range e.metrics {
-		b = msgp.AppendString(b, validUTF8(kv.k))
+		b = msgp.AppendString(b, kv.k)
 		b = msgp.AppendFloat64(b, kv.v)
 	}
-	clear(e.meta)
 	return b
 }
 
@@ -381,14 +475,14 @@ func validUTF8(s string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-// linksJSON writes follows-from links as Datadog's _dd.span_links tag.
-func (e *encoder) linksJSON(links []spanexport.Link) []byte {
-	j := append(e.js[:0], '[')
+// appendLinksJSON appends follows-from links to scratch as Datadog's _dd.span_links tag.
+func (e *encoder) appendLinksJSON(links []spanexport.Link) {
+	j := append(e.scratch, '[')
 	for i, ln := range links {
 		if i > 0 {
 			j = append(j, ',')
 		}
-		id, _ := spanexport.TraceID128(ln.TraceID)
+		id, _ := ln.TraceID.Bytes128()
 		j = append(j, `{"trace_id":"`...)
 		j = appendHex64(j, binary.BigEndian.Uint64(id[:8]))
 		j = appendHex64(j, binary.BigEndian.Uint64(id[8:]))
@@ -396,15 +490,13 @@ func (e *encoder) linksJSON(links []spanexport.Link) []byte {
 		j = appendHex64(j, uint64(ln.SpanID))
 		j = append(j, `"}`...)
 	}
-	j = append(j, ']')
-	e.js = j
-	return j
+	e.scratch = append(j, ']')
 }
 
-// eventsJSON writes span events as the events tag Datadog's tracers send to Agents
-// without native span events: name, time_unix_nano and attributes.
-func (e *encoder) eventsJSON(evs []spanexport.Event) []byte {
-	j := append(e.js[:0], '[')
+// appendEventsJSON appends span events to scratch as the events tag Datadog's tracers
+// send to Agents without native span events: name, time_unix_nano and attributes.
+func (e *encoder) appendEventsJSON(evs []spanexport.Event) {
+	j := append(e.scratch, '[')
 	for i := range evs {
 		ev := &evs[i]
 		if i > 0 {
@@ -436,9 +528,7 @@ func (e *encoder) eventsJSON(evs []spanexport.Event) []byte {
 		}
 		j = append(j, "}}"...)
 	}
-	j = append(j, ']')
-	e.js = j
-	return j
+	e.scratch = append(j, ']')
 }
 
 // appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.

@@ -2,6 +2,7 @@ package datadog
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"math"
 	"net"
@@ -29,11 +30,24 @@ type Layer struct {
 	upstream *priorities
 
 	service, env, version string
-	endpoint              string
-	client                *http.Client
-	transport             *http.Transport
-	enc                   encoder
-	logLimit              *pipeline.LogLimiter
+	// serviceTag, envTag and versionTag are service, env and version as written in
+	// spans: valid UTF-8, which the Agent's decoder requires.
+	serviceTag, envTag, versionTag string
+	endpoint                       string
+	client                         *http.Client
+	transport                      *http.Transport
+	enc                            encoder
+	logLimit                       *pipeline.LogLimiter
+	headers                        http.Header // of every request but the trace count; read only
+
+	// Used by send only (the queue's goroutine).
+	answer    []byte           // the Agent's last answer
+	limited   io.LimitedReader // drains an answer longer than maxAnswer
+	lastRates struct {         // the last answer readRates decoded, and its rate
+		answer    []byte
+		rate      float64
+		ok, valid bool
+	}
 
 	rate       atomic.Uint64 // math.Float64bits of the Agent's rate for this service
 	agentRates atomic.Uint64 // answers with rates received
@@ -80,12 +94,15 @@ func newLayer(c *config) (*Layer, error) {
 		return nil, err
 	}
 	l := &Layer{
-		upstream: newPriorities(upstreamMemory),
-		service:  c.service.v,
-		env:      c.env.v,
-		version:  c.version.v,
-		endpoint: c.endpoint,
-		logLimit: pipeline.NewLogLimiter(c.logf, pipeline.LogEvery),
+		upstream:   newPriorities(upstreamMemory),
+		service:    c.service.v,
+		env:        c.env.v,
+		version:    c.version.v,
+		serviceTag: validUTF8(c.service.v),
+		envTag:     validUTF8(c.env.v),
+		versionTag: validUTF8(c.version.v),
+		endpoint:   c.endpoint,
+		logLimit:   pipeline.NewLogLimiter(c.logf, pipeline.LogEvery),
 	}
 	l.rate.Store(math.Float64bits(1))
 	l.prop.priority = l.decide
@@ -94,14 +111,26 @@ func newLayer(c *config) (*Layer, error) {
 		MaxIdleConnsPerHost: 2,
 		IdleConnTimeout:     90 * time.Second,
 	}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
 	if c.socketPath != "" {
 		path := c.socketPath
 		l.transport.Proxy = nil
-		l.transport.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+		dial = func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", path)
 		}
 	}
+	l.transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return newBufConn(c), nil
+	}
+	l.headers = agentHeaders()
 	l.client = &http.Client{Transport: l.transport, Timeout: c.timeout.v}
 	l.enc.init(l)
 	l.Exporter = spanexport.New(spanexport.Config{

@@ -38,6 +38,7 @@ type grpcTransport struct {
 	target string
 	md     metadata.MD
 	opts   []grpc.CallOption
+	req    rawMessage // reused: a call does not keep it once Invoke returns
 	resp   rawMessage
 }
 
@@ -100,8 +101,9 @@ func (t *grpcTransport) export(ctx context.Context, req []byte) (partialSuccess,
 	if t.md != nil {
 		ctx = metadata.NewOutgoingContext(ctx, t.md)
 	}
-	in := rawMessage{b: req}
-	err := t.conn.Invoke(ctx, exportMethod, &in, &t.resp, t.opts...)
+	t.req.b = req
+	err := t.conn.Invoke(ctx, exportMethod, &t.req, &t.resp, t.opts...)
+	t.req.b = nil
 	if err != nil {
 		st := status.Convert(err)
 		err = fmt.Errorf("otlp: export to %s: %s: %s", t.target, st.Code(), st.Message())
