@@ -13,7 +13,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -165,24 +164,6 @@ func ddAttr(s ptrace.Span, k string) string {
 	return v.AsString()
 }
 
-// ddSyncBuffer is a buffer safe for concurrent writes.
-type ddSyncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *ddSyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *ddSyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // ddLines decodes logfmt output into one map per line, failing on a syntax error or a
 // key written twice.
 func ddLines(t *testing.T, out string) []map[string]string {
@@ -211,7 +192,7 @@ func ddLines(t *testing.T, out string) []map[string]string {
 // error.* attributes, and the HTTP attributes are what was recorded.
 func TestDDReceiverGetsTheTraceLogsJoin(t *testing.T) {
 	url, sink := ddStartReceiver(t)
-	var logs ddSyncBuffer
+	var logs syncBuffer
 	dd, err := datadog.New(datadog.WithAgentURL(url), datadog.WithService("checkout"), datadog.WithEnv("e2e"),
 		datadog.WithVersion("1.0.0"), datadog.WithLogf(t.Logf))
 	if err != nil {

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -181,24 +180,6 @@ func jaegerFind(t *testing.T, spans []jaegerSpan, name string) jaegerSpan {
 	return jaegerSpan{}
 }
 
-// jaegerSyncBuffer collects the logfmt layer's lines.
-type jaegerSyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *jaegerSyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *jaegerSyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 var jaegerCloseLine = regexp.MustCompile(`span_name=([^ ]+) span=(\d+) .*span_event=close_span .*trace_id=([0-9a-f]{32})`)
 
 // jaegerLogfmtIDs returns, by span name, the span id and trace id its close_span line
@@ -253,7 +234,7 @@ func TestJaegerReceiverGetsTheTrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out jaegerSyncBuffer
+	var out syncBuffer
 	d, err := subscriber.New(storage.New(), logfmt.New(&out), jl)
 	if err != nil {
 		t.Fatal(err)

@@ -106,24 +106,6 @@ func otlpFreePort(t testing.TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// otlpSyncBuffer is a buffer the logfmt layer writes to while the test reads it.
-type otlpSyncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *otlpSyncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *otlpSyncBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.buf.Bytes())
-}
-
 // otlpLogfmtSpan is what a close_span line says of a span.
 type otlpLogfmtSpan struct {
 	TraceID string
@@ -203,7 +185,7 @@ func TestOTLPReceiverGetsTheTraceLogfmtPrints(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var lines otlpSyncBuffer
+			var lines syncBuffer
 			d := subscriber.MustNew(storage.New(), logfmt.New(&lines), exp)
 			api, db := d.Tracer("songs/api"), d.Tracer("songs/db")
 
